@@ -1,0 +1,33 @@
+# The two commands of the README: `make demo` runs Signpost on the fixture web, `make test` runs the tests.
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+
+.PHONY: install test demo lint bench-extraction clean
+
+install: $(VENV)/.installed
+
+# torch first and pinned: a looser requirement would pull several GB of CUDA packages.
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+demo: install
+	$(BIN)/signpost demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench-extraction: install
+	$(BIN)/signpost bench extraction ../shared/data/extraction-dev
+
+clean:
+	rm -rf $(VENV) var

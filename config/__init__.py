@@ -1,0 +1,1 @@
+"""Settings and the loading and validation of source and community files."""

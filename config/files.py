@@ -1,0 +1,121 @@
+"""Load sources-and-communities YAML files, with errors that name the file, the line and the field."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from config.models import SignpostFile
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    path: Path
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.field}: {self.message}"
+
+
+class ConfigError(ValueError):
+    """One or more problems in a config file; ``str()`` lists them, one per line."""
+
+    def __init__(self, problems: list[ConfigProblem]):
+        self.problems = problems
+        super().__init__("\n".join(str(problem) for problem in problems))
+
+
+def _plain(node: yaml.Node, lines: dict[tuple, int], loc: tuple) -> Any:
+    """The Python value of a composed node, recording the line of every location on the way."""
+    lines[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        value = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            lines[loc + (key,)] = key_node.start_mark.line + 1
+            value[key] = _plain(value_node, lines, loc + (key,))
+            lines[loc + (key,)] = key_node.start_mark.line + 1
+        return value
+    if isinstance(node, yaml.SequenceNode):
+        return [_plain(item, lines, loc + (index,)) for index, item in enumerate(node.value)]
+    return yaml.safe_load(yaml.serialize(node))
+
+
+def _suggest(model: type[BaseModel], loc: tuple) -> str:
+    """For an unknown field, the closest known one ('did you mean ...?')."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(part) if isinstance(current, type) else None
+        if field is None:
+            return ""
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        current = next((arg for arg in (annotation, *args) if isinstance(arg, type) and issubclass(arg, BaseModel)), None)
+        if current is None:
+            return ""
+    if not isinstance(current, type):
+        return ""
+    close = difflib.get_close_matches(str(loc[-1]), list(current.model_fields), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def load_signpost_file(path: Path | str) -> SignpostFile:
+    """Parse and validate one file; raise ConfigError naming file, line and field on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError([ConfigProblem(path, 0, "(file)", str(error))]) from error
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark else 0
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError([ConfigProblem(path, line, "(syntax)", f"not valid YAML: {problem}")]) from error
+    lines: dict[tuple, int] = {}
+    data = _plain(root, lines, ()) if root is not None else {}
+    if not isinstance(data, dict):
+        raise ConfigError([ConfigProblem(path, lines.get((), 1), "(top)", "expected a mapping with 'communities' and 'sources'")])
+    try:
+        parsed = SignpostFile.model_validate(data)
+    except ValidationError as error:
+        problems = []
+        for detail in error.errors():
+            loc = tuple(detail["loc"])
+            line = next((lines[loc[:cut]] for cut in range(len(loc), -1, -1) if loc[:cut] in lines), 0)
+            field = ".".join(str(part) for part in loc) or "(top)"
+            message = detail["msg"]
+            if detail["type"] == "extra_forbidden":
+                message = "unknown field" + _suggest(SignpostFile, loc)
+            problems.append(ConfigProblem(path, line, field, message))
+        raise ConfigError(problems) from error
+    _check_references(path, parsed, lines)
+    return parsed
+
+
+def _check_references(path: Path, parsed: SignpostFile, lines: dict[tuple, int]) -> None:
+    """Sources may name only communities the file (or the store) knows; slugs must be unique."""
+    problems = []
+    seen: dict[str, int] = {}
+    for index, community in enumerate(parsed.communities):
+        if community.slug in seen:
+            problems.append(ConfigProblem(path, lines.get(("communities", index, "slug"), 0), f"communities.{index}.slug", f"duplicate community {community.slug!r}"))
+        seen[community.slug] = index
+        topic_slugs: set[str] = set()
+        for topic_index, topic in enumerate(community.topics):
+            if topic.slug in topic_slugs:
+                loc = ("communities", index, "topics", topic_index, "slug")
+                problems.append(ConfigProblem(path, lines.get(loc, 0), ".".join(map(str, loc)), f"duplicate topic {topic.slug!r}"))
+            topic_slugs.add(topic.slug)
+    if problems:
+        raise ConfigError(problems)

@@ -1,0 +1,77 @@
+"""What a sources-and-communities file may declare: sources, communities and their topics."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+
+SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+
+class Strict(BaseModel):
+    # A typo in a field name must be an error, not a silently ignored key.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Keywords(Strict):
+    must: list[str] = Field(default_factory=list, description="At least one must appear in the article.")
+    exclude: list[str] = Field(default_factory=list, description="None may appear in the article.")
+
+
+class TopicConfig(Strict):
+    slug: str = Field(pattern=SLUG)
+    name: str = Field(min_length=1)
+    description: str = ""
+    keywords: Keywords = Field(default_factory=Keywords)
+    examples: list[HttpUrl] = Field(default_factory=list, description="URLs of articles that fit the topic.")
+
+
+class CommunityConfig(Strict):
+    slug: str = Field(pattern=SLUG)
+    name: str = Field(min_length=1)
+    description: str = ""
+    timezone: str = "Europe/London"
+    schedule: str = Field("0 7 * * MON", description="Cron expression of the weekly run.")
+    items_per_topic: int = Field(5, ge=1, le=50)
+    curators: list[str] = Field(default_factory=list, description="Email addresses of the curators.")
+    topics: list[TopicConfig] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}") from error
+        return value
+
+
+class SourceConfig(Strict):
+    url: HttpUrl
+    name: str | None = None
+    kind: Literal["auto", "feed", "sitemap", "listing"] = "auto"
+    communities: list[str] = Field(default_factory=list)
+    enabled: bool = True
+    allow: list[str] = Field(default_factory=list, description="Regexes a listing link must match.")
+    deny: list[str] = Field(default_factory=list, description="Regexes a listing link must not match.")
+    max_depth: int | None = Field(None, ge=0, le=5)
+    max_pages: int | None = Field(None, ge=1, le=10000)
+
+    @field_validator("allow", "deny")
+    @classmethod
+    def compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"bad regular expression {pattern!r}: {error}") from error
+        return patterns
+
+
+class SignpostFile(Strict):
+    communities: list[CommunityConfig] = Field(default_factory=list)
+    sources: list[SourceConfig] = Field(default_factory=list)

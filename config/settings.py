@@ -1,0 +1,68 @@
+"""Signpost's settings, read from the environment (prefix ``SIGNPOST_``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob Signpost has; each one is documented in the README (a test checks)."""
+
+    model_config = SettingsConfigDict(env_prefix="SIGNPOST_", env_file=".env", extra="ignore")
+
+    var_dir: Path = Field(Path("var"), description="Where the SQLite store, logs and the mail sink live.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the store; SQLite under var_dir when unset."
+    )
+
+    user_agent: str = Field(
+        "Signpost/0.1 (+{contact_url})",
+        description="User-Agent of the crawler; {contact_url} is replaced by contact_url.",
+    )
+    contact_url: str = Field(
+        "https://github.com/signpost/signpost", description="Where site owners can read about the crawler."
+    )
+    allow_private_addresses: bool = Field(
+        False, description="Allow sources on private or loopback addresses (tests and the demo need it)."
+    )
+
+    download_timeout: float = Field(30.0, description="Seconds before a request is abandoned.")
+    max_page_bytes: int = Field(5 * 1024 * 1024, description="Responses larger than this are refused.")
+    max_redirects: int = Field(5, description="Redirects followed before a URL is given up.")
+    retry_times: int = Field(2, description="Retries, with backoff, of a failed request.")
+    concurrent_requests: int = Field(32, description="Requests in flight across all sites.")
+    concurrent_requests_per_domain: int = Field(4, description="Requests in flight to one site.")
+    autothrottle: bool = Field(True, description="Adapt the request rate to each site's response times.")
+    obey_robots_txt: bool = Field(True, description="Respect robots.txt (turn off only for your own sites).")
+    crawl_batch_size: int = Field(100, description="Sources crawled by one Scrapy child process.")
+    crawl_batch_timeout: float = Field(1800.0, description="Seconds before a crawl child process is killed.")
+    listing_max_depth: int = Field(2, description="Link depth followed from a section/listing page.")
+    listing_max_pages: int = Field(200, description="Pages fetched from one listing source per crawl.")
+    source_check_minutes: int = Field(60, description="Minutes between checks of a healthy source.")
+    failure_backoff_max_hours: int = Field(
+        72, description="Longest wait before a failing source is tried again."
+    )
+    failing_after: int = Field(3, description="Consecutive failed crawls before a source is flagged failing.")
+
+    extract_workers: int = Field(0, description="Extraction processes; 0 means one per CPU core.")
+    min_article_chars: int = Field(250, description="Extracted text shorter than this is not an article.")
+
+    @cached_property
+    def store_url(self) -> str:
+        """The database URL in use: the setting, or SQLite in var_dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.var_dir / 'signpost.db').resolve()}"
+
+    @property
+    def crawler_user_agent(self) -> str:
+        return self.user_agent.replace("{contact_url}", self.contact_url)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit overrides (used by tests and the CLI)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,39 @@
+"""The item pipeline of the crawl child: fetched pages go to the store in batches."""
+
+from __future__ import annotations
+
+from scrapy import Spider
+from scrapy.crawler import Crawler
+
+from store.db import make_engine
+from store.pages import save_pages
+from store.records import FetchedPage
+
+BATCH = 200
+
+
+class PageWriterPipeline:
+    """Buffers pages and writes them in one transaction per batch; what a crash loses is refetched next time."""
+
+    def __init__(self, store_url: str):
+        self.engine = make_engine(store_url)
+        self.buffer: list[FetchedPage] = []
+        self.written = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> PageWriterPipeline:
+        return cls(crawler.settings.get("SIGNPOST_STORE_URL"))
+
+    def process_item(self, item: FetchedPage, spider: Spider | None = None) -> FetchedPage:
+        self.buffer.append(item)
+        if len(self.buffer) >= BATCH:
+            self.flush()
+        return item
+
+    def flush(self) -> None:
+        self.written += save_pages(self.engine, self.buffer)
+        self.buffer = []
+
+    def close_spider(self, spider: Spider | None = None) -> None:
+        self.flush()
+        self.engine.dispose()

@@ -1,0 +1,93 @@
+"""Communities and their topics, as declared in config files (and later edited in the web app)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, delete, select, update
+
+from store.db import utcnow
+from store.schema import communities, topics
+
+
+@dataclass
+class Topic:
+    id: int
+    slug: str
+    name: str
+    description: str
+    keywords_must: list[str] = field(default_factory=list)
+    keywords_exclude: list[str] = field(default_factory=list)
+    examples: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Community:
+    id: int
+    slug: str
+    name: str
+    description: str
+    timezone: str
+    schedule: str
+    items_per_topic: int
+    topics: list[Topic] = field(default_factory=list)
+
+
+def save_community(engine: Engine, *, slug: str, name: str, description: str = "", timezone: str = "Europe/London",
+                   schedule: str = "0 7 * * MON", items_per_topic: int = 5, topic_list: list[dict] = ()) -> int:
+    """Insert or update a community and make its topics exactly ``topic_list`` (topics not listed are removed)."""
+    values = dict(name=name, description=description, timezone=timezone, schedule=schedule,
+                  items_per_topic=items_per_topic)
+    with engine.begin() as connection:
+        community_id = connection.scalar(select(communities.c.id).where(communities.c.slug == slug))
+        if community_id is None:
+            community_id = connection.execute(
+                communities.insert().values(slug=slug, created_at=utcnow(), **values)
+            ).inserted_primary_key[0]
+        else:
+            connection.execute(update(communities).where(communities.c.id == community_id).values(**values))
+        existing = dict(connection.execute(
+            select(topics.c.slug, topics.c.id).where(topics.c.community_id == community_id)
+        ).all())
+        for position, topic in enumerate(topic_list):
+            topic_values = dict(
+                name=topic["name"],
+                description=topic.get("description", ""),
+                keywords_must=list(topic.get("keywords_must", [])),
+                keywords_exclude=list(topic.get("keywords_exclude", [])),
+                examples=[str(url) for url in topic.get("examples", [])],
+                position=position,
+            )
+            if topic["slug"] in existing:
+                connection.execute(update(topics).where(topics.c.id == existing[topic["slug"]]).values(**topic_values))
+            else:
+                connection.execute(
+                    topics.insert().values(community_id=community_id, slug=topic["slug"], **topic_values)
+                )
+        gone = set(existing) - {topic["slug"] for topic in topic_list}
+        if gone:
+            connection.execute(delete(topics).where(topics.c.community_id == community_id, topics.c.slug.in_(gone)))
+        return community_id
+
+
+def list_communities(engine: Engine) -> list[Community]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(communities).order_by(communities.c.slug)).all()
+        topic_rows = connection.execute(select(topics).order_by(topics.c.community_id, topics.c.position)).all()
+    by_community: dict[int, list[Topic]] = {}
+    for row in topic_rows:
+        by_community.setdefault(row.community_id, []).append(
+            Topic(row.id, row.slug, row.name, row.description, row.keywords_must, row.keywords_exclude, row.examples)
+        )
+    return [
+        Community(row.id, row.slug, row.name, row.description, row.timezone, row.schedule, row.items_per_topic,
+                  by_community.get(row.id, []))
+        for row in rows
+    ]
+
+
+def get_community(engine: Engine, slug: str) -> Community:
+    for community in list_communities(engine):
+        if community.slug == slug:
+            return community
+    raise LookupError(f"no community {slug!r}")

@@ -1,0 +1,198 @@
+"""Tables of the store, shared by SQLite and PostgreSQL; Alembic migrations are generated from these."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+# Stable constraint names keep Alembic migrations identical on both databases.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC on both databases: SQLite would otherwise hand back naive datetimes."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given to the store; use UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _when(name: str, **kwargs) -> Column:
+    return Column(name, UTCDateTime(), **kwargs)
+
+
+communities = Table(
+    "communities",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("timezone", String(64), nullable=False, default="Europe/London"),
+    Column("schedule", String(64), nullable=False, default="0 7 * * MON"),
+    Column("items_per_topic", Integer, nullable=False, default=5),
+    _when("created_at", nullable=False),
+)
+
+topics = Table(
+    "topics",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("community_id", ForeignKey("communities.id", ondelete="CASCADE"), nullable=False),
+    Column("slug", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("keywords_must", JSON, nullable=False, default=list),
+    Column("keywords_exclude", JSON, nullable=False, default=list),
+    Column("examples", JSON, nullable=False, default=list),
+    Column("position", Integer, nullable=False, default=0),
+    UniqueConstraint("community_id", "slug"),
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False, unique=True, comment="What to fetch: a feed, a sitemap or a listing page."),
+    Column("site_url", Text, nullable=False, comment="The URL the admin gave."),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("options", JSON, nullable=False, default=dict, comment="allow/deny patterns, max_depth, max_pages."),
+    _when("created_at", nullable=False),
+    # Health, as Miniflux keeps it: the admin sees all of it and a failing source backs off.
+    _when("last_attempt_at"),
+    _when("last_success_at"),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("last_item_count", Integer),
+    _when("next_check_at"),
+    # Conditional GET state of the source URL itself.
+    Column("etag", Text),
+    Column("last_modified", Text),
+)
+
+community_sources = Table(
+    "community_sources",
+    metadata,
+    Column("community_id", ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True),
+    Column("source_id", ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
+)
+
+http_validators = Table(
+    "http_validators",
+    metadata,
+    Column("url", Text, primary_key=True, comment="Sub-sitemaps and other feeds polled with conditional GET."),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    _when("checked_at", nullable=False),
+)
+
+crawls = Table(
+    "crawls",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", ForeignKey("sources.id", ondelete="CASCADE"), nullable=False, index=True),
+    _when("started_at", nullable=False),
+    _when("finished_at"),
+    Column("ok", Boolean),
+    Column("not_modified", Boolean, nullable=False, default=False),
+    Column("items_found", Integer, nullable=False, default=0),
+    Column("pages_fetched", Integer, nullable=False, default=0),
+    Column("pages_failed", Integer, nullable=False, default=0),
+    Column("error", Text),
+)
+
+pages = Table(
+    "pages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False, unique=True, comment="Canonicalised URL the page was found under."),
+    Column("final_url", Text, comment="Where redirects ended."),
+    Column("source_id", ForeignKey("sources.id", ondelete="SET NULL"), index=True),
+    _when("fetched_at", nullable=False),
+    Column("status", Integer, nullable=False, comment="HTTP status; 0 when no response came."),
+    Column("error", Text, comment="Why the fetch failed; NULL when it worked."),
+    Column("attempts", Integer, nullable=False, default=1),
+    Column("content_type", String(200)),
+    Column("encoding", String(64)),
+    Column("body", LargeBinary, comment="zlib-compressed raw bytes of the response."),
+    Column("feed_entry", JSON, comment="What the feed or sitemap said of the item: title, summary, date."),
+    Column("extract_state", String(16), nullable=False, default="pending", comment="pending, done, skipped or failed."),
+    Column("extract_reason", Text),
+    Column("article_id", ForeignKey("articles.id", ondelete="SET NULL"), index=True),
+    Index("ix_pages_extract_state_id", "extract_state", "id"),
+)
+
+sightings = Table(
+    "sightings",
+    metadata,
+    Column("url", Text, primary_key=True, comment="Canonical URL a source listed."),
+    Column("source_id", ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
+    _when("first_seen_at", nullable=False),
+    comment="Which sources listed which URLs, so an article fetched once is credited to all of them.",
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("canonical_url", Text, nullable=False, unique=True),
+    Column("fingerprint", String(40), nullable=False, unique=True, comment="Hash of the normalised text."),
+    Column("title", Text),
+    Column("author", Text),
+    Column("published_at", UTCDateTime()),
+    Column("site_name", Text),
+    Column("language", String(16)),
+    Column("text", Text, nullable=False),
+    Column("lead_image", Text),
+    Column("summary", Text),
+    Column("word_count", Integer, nullable=False, default=0),
+    _when("first_seen_at", nullable=False, index=True),
+    Column("extractor", String(64), nullable=False, comment="Extractor and version, so upgrades can re-run."),
+)
+
+article_sources = Table(
+    "article_sources",
+    metadata,
+    Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("source_id", ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
+    Column("url", Text, nullable=False, comment="Where this source published it."),
+    _when("seen_at", nullable=False),
+    Index("ix_article_sources_source_id", "source_id"),
+)
+

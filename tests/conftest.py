@@ -1,0 +1,88 @@
+"""Shared fixtures: a fresh store on SQLite and on PostgreSQL, the shared data sets, settings for tests."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from config.settings import Settings
+from store.db import open_store
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+POSTGRES_URL = os.environ.get("SIGNPOST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def shared_data(name: str) -> Path:
+    """A data set from ../shared/data, or a skip that says where it was looked for."""
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip(f"shared data set {name!r} not found at {path} (it lives beside the repo, in ../shared/data)")
+    return path
+
+
+_postgres_problem: str | None = None
+
+
+def postgres_problem() -> str | None:
+    """Why PostgreSQL cannot be used for tests, or None when it can."""
+    global _postgres_problem
+    if _postgres_problem is None:
+        try:
+            engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+            with engine.connect() as connection:
+                connection.execute(text("select 1"))
+            engine.dispose()
+            _postgres_problem = ""
+        except Exception as error:
+            _postgres_problem = f"no PostgreSQL at {POSTGRES_URL} ({type(error).__name__}); PostgreSQL tests skipped"
+    return _postgres_problem or None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> str:
+    """A URL of an empty store: a SQLite file, or a schema of its own in PostgreSQL, dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'signpost.db'}"
+        return
+    problem = postgres_problem()
+    if problem:
+        pytest.skip(problem)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'create schema "{schema}"'))
+    yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    with admin.begin() as connection:
+        connection.execute(text(f'drop schema "{schema}" cascade'))
+    admin.dispose()
+
+
+@pytest.fixture
+def engine(store_url):
+    engine = open_store(store_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(store_url, tmp_path) -> Settings:
+    """Settings for a test: its own store and var dir, loopback allowed, short timeouts."""
+    return Settings(
+        var_dir=tmp_path / "var",
+        database_url=store_url,
+        allow_private_addresses=True,
+        download_timeout=3.0,
+        max_page_bytes=2 * 1024 * 1024,
+        retry_times=1,
+        autothrottle=False,
+        concurrent_requests=64,
+        concurrent_requests_per_domain=8,
+        extract_workers=2,
+    )
