@@ -1,0 +1,85 @@
+"""Config files: a typo or a bad value is reported with the file, the line and the field."""
+
+from __future__ import annotations
+
+import pytest
+
+from config.files import ConfigError, load_signpost_file
+
+GOOD = """\
+communities:
+  - slug: volunteering
+    name: Volunteer managers network
+    timezone: Europe/London
+    topics:
+      - slug: recruitment
+        name: Recruiting volunteers
+        description: Finding, welcoming and keeping volunteers.
+        keywords:
+          must: [volunteer]
+sources:
+  - url: https://example.org/
+    communities: [volunteering]
+  - url: https://example.com/news/
+    kind: listing
+    allow: ['/news/\\d{4}/']
+"""
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "signpost.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_good_file_loads(tmp_path):
+    parsed = load_signpost_file(write(tmp_path, GOOD))
+    assert parsed.communities[0].topics[0].keywords.must == ["volunteer"]
+    assert parsed.sources[1].kind == "listing"
+
+
+def test_typo_in_a_field_names_file_line_and_suggestion(tmp_path):
+    path = write(tmp_path, GOOD.replace("description: Finding", "descripton: Finding"))
+    with pytest.raises(ConfigError) as caught:
+        load_signpost_file(path)
+    [problem] = caught.value.problems
+    assert (problem.path, problem.line) == (path, 8)
+    assert problem.field == "communities.0.topics.0.descripton"
+    assert "did you mean 'description'" in problem.message
+    assert f"{path}:8: communities.0.topics.0.descripton" in str(caught.value)
+
+
+def test_bad_values_are_each_reported_on_their_line(tmp_path):
+    text = GOOD.replace("Europe/London", "Europe/Londn").replace("kind: listing", "kind: lisitng")
+    with pytest.raises(ConfigError) as caught:
+        load_signpost_file(write(tmp_path, text))
+    found = {(problem.line, problem.field) for problem in caught.value.problems}
+    assert (4, "communities.0.timezone") in found
+    assert (15, "sources.1.kind") in found
+
+
+def test_bad_regex_and_bad_url(tmp_path):
+    text = GOOD.replace("'/news/\\d{4}/'", "'/news/(['").replace("https://example.org/", "not a url")
+    with pytest.raises(ConfigError) as caught:
+        load_signpost_file(write(tmp_path, text))
+    messages = {problem.field: problem.message for problem in caught.value.problems}
+    assert "sources.0.url" in messages
+    assert "bad regular expression" in messages["sources.1.allow"]
+
+
+def test_yaml_syntax_error_has_a_line(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_signpost_file(write(tmp_path, "communities:\n  - slug: a\n    name: [unclosed\n"))
+    assert caught.value.problems[0].field == "(syntax)"
+    assert caught.value.problems[0].line >= 3
+
+
+def test_duplicate_topics_are_refused(tmp_path):
+    text = GOOD.replace("    topics:\n", "    topics:\n      - slug: recruitment\n        name: Again\n")
+    with pytest.raises(ConfigError, match="duplicate topic 'recruitment'"):
+        load_signpost_file(write(tmp_path, text))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="No such file"):
+        load_signpost_file(tmp_path / "absent.yaml")
