@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     crawl_batch_size: int = Field(100, description="Sources crawled by one Scrapy child process.")
     crawl_batch_timeout: float = Field(1800.0, description="Seconds before a crawl child process is killed.")
     listing_max_depth: int = Field(2, description="Link depth followed from a section/listing page.")
-    listing_max_pages: int = Field(200, description="Pages fetched from one listing source per crawl.")
+    max_pages_per_source: int = Field(200, description="Pages fetched from one source in one crawl.")
     source_check_minutes: int = Field(60, description="Minutes between checks of a healthy source.")
     failure_backoff_max_hours: int = Field(
         72, description="Longest wait before a failing source is tried again."
