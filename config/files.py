@@ -59,7 +59,9 @@ def _suggest(model: type[BaseModel], loc: tuple) -> str:
             return ""
         annotation = field.annotation
         args = getattr(annotation, "__args__", ())
-        current = next((arg for arg in (annotation, *args) if isinstance(arg, type) and issubclass(arg, BaseModel)), None)
+        current = next(
+            (arg for arg in (annotation, *args) if isinstance(arg, type) and issubclass(arg, BaseModel)), None
+        )
         if current is None:
             return ""
     if not isinstance(current, type):
@@ -85,7 +87,9 @@ def load_signpost_file(path: Path | str) -> SignpostFile:
     lines: dict[tuple, int] = {}
     data = _plain(root, lines, ()) if root is not None else {}
     if not isinstance(data, dict):
-        raise ConfigError([ConfigProblem(path, lines.get((), 1), "(top)", "expected a mapping with 'communities' and 'sources'")])
+        raise ConfigError(
+            [ConfigProblem(path, lines.get((), 1), "(top)", "expected a mapping with 'communities' and 'sources'")]
+        )
     try:
         parsed = SignpostFile.model_validate(data)
     except ValidationError as error:
@@ -109,13 +113,22 @@ def _check_references(path: Path, parsed: SignpostFile, lines: dict[tuple, int])
     seen: dict[str, int] = {}
     for index, community in enumerate(parsed.communities):
         if community.slug in seen:
-            problems.append(ConfigProblem(path, lines.get(("communities", index, "slug"), 0), f"communities.{index}.slug", f"duplicate community {community.slug!r}"))
+            problems.append(
+                ConfigProblem(
+                    path,
+                    lines.get(("communities", index, "slug"), 0),
+                    f"communities.{index}.slug",
+                    f"duplicate community {community.slug!r}",
+                )
+            )
         seen[community.slug] = index
         topic_slugs: set[str] = set()
         for topic_index, topic in enumerate(community.topics):
             if topic.slug in topic_slugs:
                 loc = ("communities", index, "topics", topic_index, "slug")
-                problems.append(ConfigProblem(path, lines.get(loc, 0), ".".join(map(str, loc)), f"duplicate topic {topic.slug!r}"))
+                problems.append(
+                    ConfigProblem(path, lines.get(loc, 0), ".".join(map(str, loc)), f"duplicate topic {topic.slug!r}")
+                )
             topic_slugs.add(topic.slug)
     if problems:
         raise ConfigError(problems)

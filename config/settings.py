@@ -15,9 +15,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SIGNPOST_", env_file=".env", extra="ignore")
 
     var_dir: Path = Field(Path("var"), description="Where the SQLite store, logs and the mail sink live.")
-    database_url: str | None = Field(
-        None, description="SQLAlchemy URL of the store; SQLite under var_dir when unset."
-    )
+    database_url: str | None = Field(None, description="SQLAlchemy URL of the store; SQLite under var_dir when unset.")
 
     user_agent: str = Field(
         "Signpost/0.1 (+{contact_url})",
@@ -43,9 +41,7 @@ class Settings(BaseSettings):
     listing_max_depth: int = Field(2, description="Link depth followed from a section/listing page.")
     max_pages_per_source: int = Field(200, description="Pages fetched from one source in one crawl.")
     source_check_minutes: int = Field(60, description="Minutes between checks of a healthy source.")
-    failure_backoff_max_hours: int = Field(
-        72, description="Longest wait before a failing source is tried again."
-    )
+    failure_backoff_max_hours: int = Field(72, description="Longest wait before a failing source is tried again.")
     failing_after: int = Field(3, description="Consecutive failed crawls before a source is flagged failing.")
 
     extract_workers: int = Field(0, description="Extraction processes; 0 means one per CPU core.")

@@ -33,11 +33,21 @@ class Community:
     topics: list[Topic] = field(default_factory=list)
 
 
-def save_community(engine: Engine, *, slug: str, name: str, description: str = "", timezone: str = "Europe/London",
-                   schedule: str = "0 7 * * MON", items_per_topic: int = 5, topic_list: list[dict] = ()) -> int:
+def save_community(
+    engine: Engine,
+    *,
+    slug: str,
+    name: str,
+    description: str = "",
+    timezone: str = "Europe/London",
+    schedule: str = "0 7 * * MON",
+    items_per_topic: int = 5,
+    topic_list: list[dict] = (),
+) -> int:
     """Insert or update a community and make its topics exactly ``topic_list`` (topics not listed are removed)."""
-    values = dict(name=name, description=description, timezone=timezone, schedule=schedule,
-                  items_per_topic=items_per_topic)
+    values = dict(
+        name=name, description=description, timezone=timezone, schedule=schedule, items_per_topic=items_per_topic
+    )
     with engine.begin() as connection:
         community_id = connection.scalar(select(communities.c.id).where(communities.c.slug == slug))
         if community_id is None:
@@ -46,9 +56,9 @@ def save_community(engine: Engine, *, slug: str, name: str, description: str = "
             ).inserted_primary_key[0]
         else:
             connection.execute(update(communities).where(communities.c.id == community_id).values(**values))
-        existing = dict(connection.execute(
-            select(topics.c.slug, topics.c.id).where(topics.c.community_id == community_id)
-        ).all())
+        existing = dict(
+            connection.execute(select(topics.c.slug, topics.c.id).where(topics.c.community_id == community_id)).all()
+        )
         for position, topic in enumerate(topic_list):
             topic_values = dict(
                 name=topic["name"],
@@ -80,8 +90,16 @@ def list_communities(engine: Engine) -> list[Community]:
             Topic(row.id, row.slug, row.name, row.description, row.keywords_must, row.keywords_exclude, row.examples)
         )
     return [
-        Community(row.id, row.slug, row.name, row.description, row.timezone, row.schedule, row.items_per_topic,
-                  by_community.get(row.id, []))
+        Community(
+            row.id,
+            row.slug,
+            row.name,
+            row.description,
+            row.timezone,
+            row.schedule,
+            row.items_per_topic,
+            by_community.get(row.id, []),
+        )
         for row in rows
     ]
 

@@ -195,4 +195,3 @@ article_sources = Table(
     _when("seen_at", nullable=False),
     Index("ix_article_sources_source_id", "source_id"),
 )
-

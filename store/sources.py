@@ -108,9 +108,11 @@ def list_sources(engine: Engine, *, community: str | None = None, enabled_only: 
         if enabled_only:
             query = query.where(sources.c.enabled.is_(True))
         if community:
-            query = query.join(community_sources, community_sources.c.source_id == sources.c.id).join(
-                communities, communities.c.id == community_sources.c.community_id
-            ).where(communities.c.slug == community)
+            query = (
+                query.join(community_sources, community_sources.c.source_id == sources.c.id)
+                .join(communities, communities.c.id == community_sources.c.community_id)
+                .where(communities.c.slug == community)
+            )
         rows = connection.execute(query).all()
         linked = _communities_of(connection, [row.id for row in rows])
         return [_source(row, linked.get(row.id, [])) for row in rows]
@@ -220,6 +222,11 @@ def count_sources(engine: Engine) -> int:
 def crawls_finished_since(engine: Engine, since: datetime) -> int:
     """How many source crawls have finished since a moment: the crawl's progress, seen from any process."""
     with engine.connect() as connection:
-        return connection.scalar(
-            select(func.count()).select_from(crawls).where(crawls.c.started_at >= since, crawls.c.finished_at.is_not(None))
-        ) or 0
+        return (
+            connection.scalar(
+                select(func.count())
+                .select_from(crawls)
+                .where(crawls.c.started_at >= since, crawls.c.finished_at.is_not(None))
+            )
+            or 0
+        )

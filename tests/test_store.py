@@ -30,8 +30,14 @@ def test_migrations_are_idempotent(engine):
 
 def test_source_health_backs_off_and_recovers(engine):
     save_community(engine, slug="vol", name="Volunteering")
-    source_id = save_source(engine, url="https://a.example/feed", site_url="https://a.example/", name="A",
-                            kind="feed", community_slugs=["vol"])
+    source_id = save_source(
+        engine,
+        url="https://a.example/feed",
+        site_url="https://a.example/",
+        name="A",
+        kind="feed",
+        community_slugs=["vol"],
+    )
     assert get_source(engine, source_id).communities == ["vol"]
     for attempt in range(1, 4):
         crawl_id = start_crawl(engine, source_id)
@@ -52,27 +58,52 @@ def test_source_health_backs_off_and_recovers(engine):
 
 def test_unknown_community_is_refused(engine):
     with pytest.raises(LookupError, match="no community"):
-        save_source(engine, url="https://a.example/feed", site_url="https://a.example/", name="A", kind="feed",
-                    community_slugs=["nope"])
+        save_source(
+            engine,
+            url="https://a.example/feed",
+            site_url="https://a.example/",
+            name="A",
+            kind="feed",
+            community_slugs=["nope"],
+        )
 
 
 def test_failed_page_is_retried_but_a_good_one_is_never_replaced(engine):
     now = datetime.now(UTC)
-    save_pages(engine, [FetchedPage(url="https://a.example/x", source_id=None, status=0, fetched_at=now,
-                                    error="timed out")])
+    save_pages(
+        engine, [FetchedPage(url="https://a.example/x", source_id=None, status=0, fetched_at=now, error="timed out")]
+    )
     assert known_urls(engine, ["https://a.example/x"]) == set()
-    save_pages(engine, [FetchedPage(url="https://a.example/x", source_id=None, status=200, fetched_at=now,
-                                    body=b"<html>ok</html>", encoding="utf-8")])
+    save_pages(
+        engine,
+        [
+            FetchedPage(
+                url="https://a.example/x",
+                source_id=None,
+                status=200,
+                fetched_at=now,
+                body=b"<html>ok</html>",
+                encoding="utf-8",
+            )
+        ],
+    )
     assert known_urls(engine, ["https://a.example/x"]) == {"https://a.example/x"}
-    save_pages(engine, [FetchedPage(url="https://a.example/x", source_id=None, status=0, fetched_at=now,
-                                    error="timed out")])
+    save_pages(
+        engine, [FetchedPage(url="https://a.example/x", source_id=None, status=0, fetched_at=now, error="timed out")]
+    )
     [page] = load_pages(engine, pending_page_ids(engine))
     assert page.body == b"<html>ok</html>"
 
 
 def test_gone_pages_are_not_fetched_again(engine):
-    save_pages(engine, [FetchedPage(url="https://a.example/gone", source_id=None, status=404,
-                                    fetched_at=datetime.now(UTC), error="HTTP 404")])
+    save_pages(
+        engine,
+        [
+            FetchedPage(
+                url="https://a.example/gone", source_id=None, status=404, fetched_at=datetime.now(UTC), error="HTTP 404"
+            )
+        ],
+    )
     assert known_urls(engine, ["https://a.example/gone"]) == {"https://a.example/gone"}
 
 
@@ -80,22 +111,26 @@ def test_article_stored_once_and_credited_to_every_source(engine):
     first = save_source(engine, url="https://a.example/feed", site_url="https://a.example/", name="A", kind="feed")
     second = save_source(engine, url="https://b.example/feed", site_url="https://b.example/", name="B", kind="feed")
     now = datetime.now(UTC)
-    save_pages(engine, [
-        FetchedPage(url="https://a.example/story", source_id=first, status=200, fetched_at=now, body=b"a"),
-        FetchedPage(url="https://b.example/copy", source_id=second, status=200, fetched_at=now, body=b"b"),
-    ])
+    save_pages(
+        engine,
+        [
+            FetchedPage(url="https://a.example/story", source_id=first, status=200, fetched_at=now, body=b"a"),
+            FetchedPage(url="https://b.example/copy", source_id=second, status=200, fetched_at=now, body=b"b"),
+        ],
+    )
     record_sightings(engine, [("https://a.example/story", first), ("https://b.example/copy", second)])
     page_a, page_b = load_pages(engine, pending_page_ids(engine))
     text = "Volunteers gave 4,000 hours to the food bank this winter. " * 5
-    article = ExtractedArticle(canonical_url="https://a.example/story", text=text, title="Food bank",
-                               published_at=now)
-    article_id, is_new = save_article(engine, article, page_id=page_a.id, source_id=first, page_url=page_a.url,
-                                      extractor="test")
+    article = ExtractedArticle(canonical_url="https://a.example/story", text=text, title="Food bank", published_at=now)
+    article_id, is_new = save_article(
+        engine, article, page_id=page_a.id, source_id=first, page_url=page_a.url, extractor="test"
+    )
     assert is_new
     # The same text under another URL (punctuation and case aside) is the same article.
     copy = ExtractedArticle(canonical_url="https://b.example/copy", text=text.upper().replace(".", "!"), title="Copy")
-    copy_id, is_new = save_article(engine, copy, page_id=page_b.id, source_id=second, page_url=page_b.url,
-                                   extractor="test")
+    copy_id, is_new = save_article(
+        engine, copy, page_id=page_b.id, source_id=second, page_url=page_b.url, extractor="test"
+    )
     assert (copy_id, is_new) == (article_id, False)
     assert count_articles(engine) == 1
     [row] = list_articles(engine)
@@ -109,11 +144,20 @@ def test_article_stored_once_and_credited_to_every_source(engine):
 
 
 def test_community_topics_follow_the_file(engine):
-    save_community(engine, slug="vol", name="Volunteering", topic_list=[
-        {"slug": "recruit", "name": "Recruitment"}, {"slug": "policy", "name": "Policy"}])
-    save_community(engine, slug="vol", name="Volunteering network", topic_list=[
-        {"slug": "policy", "name": "Policy and funding", "keywords_must": ["grant"]}])
+    save_community(
+        engine,
+        slug="vol",
+        name="Volunteering",
+        topic_list=[{"slug": "recruit", "name": "Recruitment"}, {"slug": "policy", "name": "Policy"}],
+    )
+    save_community(
+        engine,
+        slug="vol",
+        name="Volunteering network",
+        topic_list=[{"slug": "policy", "name": "Policy and funding", "keywords_must": ["grant"]}],
+    )
     community = get_community(engine, "vol")
     assert community.name == "Volunteering network"
-    assert [(t.slug, t.name, t.keywords_must) for t in community.topics] == [("policy", "Policy and funding",
-                                                                              ["grant"])]
+    assert [(t.slug, t.name, t.keywords_must) for t in community.topics] == [
+        ("policy", "Policy and funding", ["grant"])
+    ]

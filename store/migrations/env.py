@@ -12,7 +12,6 @@ if engine is None:
     engine = make_engine(load_settings().store_url)
 
 
-
 def render_item(type_, obj, autogen_context):
     """Migrations name plain SQLAlchemy types, so they never import our schema module."""
     if type_ == "type" and type(obj).__name__ == "UTCDateTime":

@@ -1,0 +1,389 @@
+"""Discovery of what to crawl for a pasted site URL: its feeds, its sitemaps, or the page as a listing."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpx
+import lxml.etree
+import lxml.html
+
+from spiders.feeds import FeedError, looks_like_feed, parse_feed
+from spiders.listing import listing_links
+from spiders.sitemaps import (
+    SitemapEntry,
+    SitemapError,
+    looks_like_sitemap,
+    newest_first,
+    parse_sitemap,
+    sitemap_urls_from_robots_txt,
+)
+from spiders.urls import UnsafeURLError, canonicalize_url, check_source_url
+from store.records import FeedEntry
+
+log = logging.getLogger(__name__)
+
+DEFAULT_USER_AGENT = "Signpost/0.1 (+https://github.com/signpost/signpost)"
+FEED_LINK_TYPES = frozenset(
+    {"application/rss+xml", "application/atom+xml", "application/feed+json", "application/json", "application/rdf+xml"}
+)
+COMMON_FEED_PATHS = ("/feed", "/feed/", "/rss", "/rss.xml", "/atom.xml", "/feed.xml", "/index.xml", "/feed.json")
+MAX_HEAD_FEEDS = 4
+MAX_ROBOTS_SITEMAPS = 2
+MIN_LISTING_LINKS = 3
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+CandidateKind = Literal["feed", "sitemap", "listing"]
+
+
+class FetchError(Exception):
+    """A URL could not be fetched: network error, refused address, too many redirects, too large."""
+
+
+@dataclass
+class FetchResult:
+    url: str
+    final_url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+
+class Fetcher(Protocol):
+    """Fetches a URL; raises FetchError (or UnsafeURLError) when it cannot, returns any HTTP status."""
+
+    def __call__(self, url: str) -> FetchResult: ...
+
+
+class HttpFetcher:
+    """A careful GET: every redirect target re-checked, a size cap while streaming, a total deadline."""
+
+    def __init__(
+        self,
+        *,
+        allow_private: bool,
+        user_agent: str = DEFAULT_USER_AGENT,
+        timeout: float = 15.0,
+        max_redirects: int = 5,
+        max_bytes: int = 5 * 1024 * 1024,
+        url_check: Callable[[str], object] | None = None,
+    ) -> None:
+        self.user_agent = user_agent
+        self.timeout = timeout
+        self.max_redirects = max_redirects
+        self.max_bytes = max_bytes
+        # Called on the URL and on every redirect target; raises UnsafeURLError to refuse it.
+        self.url_check = url_check or (lambda url: check_source_url(url, allow_private))
+        self._client: httpx.Client | None = None
+
+    def __call__(self, url: str) -> FetchResult:
+        # A slow server can trickle bytes within the per-read timeout forever; bound the whole fetch too.
+        deadline = time.monotonic() + 2 * self.timeout
+        current = url
+        try:
+            for _ in range(self.max_redirects + 1):
+                self._check(current)
+                with self._http_client().stream("GET", current) as response:
+                    location = response.headers.get("location")
+                    if response.status_code in REDIRECT_STATUSES and location:
+                        current = urljoin(current, location)
+                        continue
+                    body = self._read(current, response, deadline)
+                    response_headers = {key.lower(): value for key, value in response.headers.items()}
+                    return FetchResult(url, current, response.status_code, response_headers, body)
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, UnicodeError) as error:
+            raise FetchError(f"{current}: {type(error).__name__}: {error}") from error
+        raise FetchError(f"{url}: more than {self.max_redirects} redirects")
+
+    def __enter__(self) -> HttpFetcher:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _http_client(self) -> httpx.Client:
+        # One client per fetcher: building one loads the CA bundle, which costs more than a local request.
+        if self._client is None:
+            headers = {"User-Agent": self.user_agent, "Accept": "*/*"}
+            self._client = httpx.Client(timeout=self.timeout, follow_redirects=False, headers=headers)
+        return self._client
+
+    def _check(self, url: str) -> None:
+        try:
+            self.url_check(url)
+        except UnsafeURLError as error:
+            raise FetchError(f"refused: {error}") from error
+
+    def _read(self, url: str, response: httpx.Response, deadline: float) -> bytes:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise FetchError(f"{url}: response of {int(declared)} bytes is over the {self.max_bytes} byte limit")
+        chunks: list[bytes] = []
+        received = 0
+        # iter_bytes decompresses, so the cap also stops a gzip bomb.
+        for chunk in response.iter_bytes():
+            received += len(chunk)
+            if received > self.max_bytes:
+                raise FetchError(f"{url}: response is over the {self.max_bytes} byte limit")
+            if time.monotonic() > deadline:
+                raise FetchError(f"{url}: download took longer than {2 * self.timeout:.0f} s")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+@dataclass
+class Candidate:
+    kind: CandidateKind
+    url: str
+    title: str | None = None
+    # Entries in the feed, URLs in the sitemap (for an index: in the sampled child), article links on the page.
+    item_count: int = 0
+    sample: list[FeedEntry] = field(default_factory=list)
+    found_by: str = ""
+
+
+@dataclass
+class Discovery:
+    input_url: str
+    candidates: list[Candidate] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+
+def discover(
+    url: str,
+    *,
+    allow_private: bool,
+    fetch: Fetcher | None = None,
+    sample_size: int = 5,
+    user_agent: str = DEFAULT_USER_AGENT,
+) -> Discovery:
+    """Find the feeds, sitemaps and listing page worth crawling for a URL, best first; never raises for I/O."""
+    url = url.strip()
+    if "://" not in url:
+        url = "https://" + url
+    try:
+        check_source_url(url, allow_private)
+    except UnsafeURLError as error:
+        return Discovery(url, problems=[str(error)])
+    own_fetcher = HttpFetcher(allow_private=allow_private, user_agent=user_agent) if fetch is None else None
+    try:
+        discovery = _Run(fetch or own_fetcher, sample_size).discover(url)  # type: ignore[arg-type]
+    finally:
+        if own_fetcher is not None:
+            own_fetcher.close()
+    if not discovery.candidates:
+        discovery.problems.append(f"{url}: found no feed, sitemap or list of articles to crawl")
+    return discovery
+
+
+class _Run:
+    """The state of one discovery: what was fetched, found and went wrong."""
+
+    def __init__(self, fetch: Fetcher, sample_size: int) -> None:
+        self.fetch = fetch
+        self.sample_size = sample_size
+        self.candidates: list[Candidate] = []
+        self.problems: list[str] = []
+        self.fetched: dict[str, FetchResult | None] = {}
+
+    def discover(self, url: str) -> Discovery:
+        page = self.get(url, report=True)
+        if page is None:
+            return self.result(url)
+        if page.ok and (self.add_feed(page, "the URL itself", quiet=True) or self.add_sitemap(page, "the URL itself")):
+            return self.result(url)
+        if not page.ok:
+            self.problems.append(f"{url}: HTTP {page.status}")
+        if page.ok:
+            for feed_url in feed_links_in_head(page.body, page.final_url)[:MAX_HEAD_FEEDS]:
+                linked = self.get(feed_url, report=True)
+                if linked is not None:
+                    self.add_feed(linked, "a <link> in the page head")
+        if not self.candidates:
+            self.probe_common_feed_paths(page.final_url)
+        self.probe_sitemaps(page.final_url)
+        if page.ok:
+            self.add_listing(page)
+        return self.result(url)
+
+    def result(self, url: str) -> Discovery:
+        order = {"feed": 0, "sitemap": 1, "listing": 2}
+        return Discovery(url, sorted(self.candidates, key=lambda c: order[c.kind]), self.problems)
+
+    def get(self, url: str, report: bool) -> FetchResult | None:
+        key = canonicalize_url(url)
+        if key not in self.fetched:
+            try:
+                self.fetched[key] = self.fetch(url)
+            except (FetchError, UnsafeURLError) as error:
+                self.fetched[key] = None
+                if report:
+                    self.problems.append(str(error))
+                log.info("discovery could not fetch %s: %s", url, error)
+        return self.fetched[key]
+
+    def known(self, url: str) -> bool:
+        return any(canonicalize_url(candidate.url) == canonicalize_url(url) for candidate in self.candidates)
+
+    def add_feed(self, response: FetchResult, found_by: str, quiet: bool = False) -> bool:
+        if not response.ok:
+            if not quiet:
+                self.problems.append(f"{response.url}: HTTP {response.status}")
+            return False
+        if self.known(response.final_url):
+            return True
+        if quiet and not looks_like_feed(response.body, response.content_type):
+            return False
+        try:
+            feed = parse_feed(response.body, response.final_url)
+        except FeedError as error:
+            self.problems.append(f"{response.final_url}: {error}")
+            return False
+        sample = feed.entries[: self.sample_size]
+        self.candidates.append(Candidate("feed", response.final_url, feed.title, len(feed.entries), sample, found_by))
+        return True
+
+    def probe_common_feed_paths(self, page_url: str) -> None:
+        paths = list(COMMON_FEED_PATHS)
+        section = urlsplit(page_url).path
+        if section.strip("/"):
+            # A section page (/blog/) often has its own feed (/blog/feed/) before the site-wide one.
+            paths.insert(0, section.rstrip("/") + "/feed/")
+        root = _site_root(page_url)
+        for path in paths:
+            response = self.get(urljoin(root, path), report=False)
+            if response is not None and self.add_feed(response, "a common feed path", quiet=True):
+                return
+        self.problems.append(f"{root}: no feed linked from the page or at {', '.join(paths)}")
+
+    def probe_sitemaps(self, page_url: str) -> None:
+        root = _site_root(page_url)
+        robots = self.get(urljoin(root, "/robots.txt"), report=False)
+        declared: list[str] = []
+        if robots is not None and robots.ok:
+            declared = sitemap_urls_from_robots_txt(robots.body.decode("utf-8", "replace"), robots.final_url)
+        for sitemap_url in declared[:MAX_ROBOTS_SITEMAPS]:
+            response = self.get(sitemap_url, report=True)
+            if response is None:
+                continue
+            if not response.ok:
+                self.problems.append(f"{sitemap_url} (named in robots.txt): HTTP {response.status}")
+            elif self.add_sitemap(response, "robots.txt", report=True):
+                return
+        if declared:
+            return
+        response = self.get(urljoin(root, "/sitemap.xml"), report=False)
+        if response is not None and response.ok:
+            self.add_sitemap(response, "/sitemap.xml", report=looks_like_sitemap(response.body))
+
+    def add_sitemap(self, response: FetchResult, found_by: str, report: bool = False) -> bool:
+        if self.known(response.final_url):
+            return True
+        if found_by == "the URL itself" and not looks_like_sitemap(response.body):
+            return False
+        try:
+            sitemap = parse_sitemap(response.body, response.final_url)
+        except SitemapError as error:
+            if report:
+                self.problems.append(f"{response.final_url}: {error}")
+            return False
+        entries = sitemap.entries
+        title = f"sitemap of {len(entries)} URLs"
+        if sitemap.kind == "index":
+            title = f"sitemap index of {len(entries)} sitemaps"
+            entries = self.sample_child_sitemap(entries)
+        sample = [
+            FeedEntry(entry.url, title=entry.title, published=entry.published or entry.lastmod)
+            for entry in newest_first(entries)[: self.sample_size]
+        ]
+        self.candidates.append(Candidate("sitemap", response.final_url, title, len(entries), sample, found_by))
+        return True
+
+    def sample_child_sitemap(self, children: list[SitemapEntry]) -> list[SitemapEntry]:
+        # One level only: the newest child sitemap, which is where recent articles are.
+        if not children:
+            return []
+        child_url = newest_first(children)[0].url
+        response = self.get(child_url, report=True)
+        if response is None:
+            return []
+        if not response.ok:
+            self.problems.append(f"{child_url}: HTTP {response.status}")
+            return []
+        try:
+            child = parse_sitemap(response.body, response.final_url)
+        except SitemapError as error:
+            self.problems.append(f"{child_url}: {error}")
+            return []
+        return child.entries if child.kind == "urlset" else []
+
+    def add_listing(self, page: FetchResult) -> None:
+        if "html" not in page.content_type.lower() and b"<html" not in page.body[:4096].lower():
+            return
+        links = listing_links(page.body, page.final_url, allow=[], deny=[])
+        if len(links.article_links) < MIN_LISTING_LINKS:
+            self.problems.append(
+                f"{page.final_url}: only {len(links.article_links)} article-like links, not a listing page"
+            )
+            return
+        sample = [FeedEntry(link) for link in links.article_links[: self.sample_size]]
+        title = _page_title(page.body)
+        self.candidates.append(
+            Candidate("listing", page.final_url, title, len(links.article_links), sample, "links on the page")
+        )
+
+
+def feed_links_in_head(html: bytes, page_url: str) -> list[str]:
+    """The feeds a page advertises with <link rel="alternate" type="application/rss+xml" ...>, in order."""
+    try:
+        document = lxml.html.document_fromstring(html)
+    except (lxml.etree.ParserError, ValueError):
+        return []
+    urls: list[str] = []
+    for link in document.iter("link"):
+        rels = (link.get("rel") or "").lower().split()
+        media_type = (link.get("type") or "").split(";")[0].strip().lower()
+        href = (link.get("href") or "").strip()
+        if "alternate" in rels and media_type in FEED_LINK_TYPES and href:
+            url = urljoin(page_url, href)
+            # WordPress links a comments feed next to the posts feed; it is rarely what anyone wants.
+            is_comments = "comments" in (link.get("title") or "").lower()
+            if url not in urls and urlsplit(url).scheme in ("http", "https") and not is_comments:
+                urls.append(url)
+    return urls
+
+
+def _site_root(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/", "", ""))
+
+
+def _page_title(html: bytes) -> str | None:
+    try:
+        document = lxml.html.document_fromstring(html)
+    except (lxml.etree.ParserError, ValueError):
+        return None
+    title = document.findtext(".//title")
+    return (" ".join(title.split()) or None) if title else None

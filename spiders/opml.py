@@ -1,0 +1,172 @@
+"""Reading and writing OPML subscription lists, with errors that name the file and line."""
+
+from __future__ import annotations
+
+import logging
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser
+
+log = logging.getLogger(__name__)
+
+MAX_OPML_BYTES = 10 * 1024 * 1024
+CATEGORY_SEPARATOR = "/"
+
+
+class OpmlError(ValueError):
+    """The OPML file cannot be read; the message reads "origin:line: what is wrong"."""
+
+
+@dataclass
+class OpmlSource:
+    url: str
+    site_url: str | None = None
+    title: str | None = None
+    # Folder path of the outline, "Parent/Child"; None at the top level.
+    category: str | None = None
+
+
+@dataclass
+class OpmlDocument:
+    title: str | None
+    sources: list[OpmlSource] = field(default_factory=list)
+    # Outlines that were skipped, each as "origin:line: why".
+    warnings: list[str] = field(default_factory=list)
+
+
+class _LineNumberingParser(DefusedXMLParser):
+    """defusedxml's ElementTree parser that also remembers the line each element starts on."""
+
+    def __init__(self) -> None:
+        super().__init__(forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        self.lines: dict[ElementTree.Element, int] = {}
+        start = self.parser.StartElementHandler
+
+        def start_with_line(tag: str, attributes: Any) -> ElementTree.Element:
+            element = start(tag, attributes)
+            self.lines[element] = self.parser.CurrentLineNumber
+            return element
+
+        self.parser.StartElementHandler = start_with_line
+
+    @property
+    def current_line(self) -> int:
+        return self.parser.CurrentLineNumber
+
+
+def parse_opml(body: bytes, origin: str = "<opml>") -> list[OpmlSource]:
+    """The feeds an OPML file lists; raise OpmlError naming origin and line when it is malformed."""
+    return read_opml(body, origin).sources
+
+
+def read_opml(body: bytes, origin: str = "<opml>") -> OpmlDocument:
+    """The title, feeds and skipped outlines of an OPML file."""
+    if len(body) > MAX_OPML_BYTES:
+        raise OpmlError(f"{origin}: larger than {MAX_OPML_BYTES} bytes")
+    parser = _LineNumberingParser()
+    try:
+        parser.feed(body)
+        root = parser.close()
+    except ElementTree.ParseError as error:
+        line = error.position[0] if error.position else parser.current_line
+        message = str(error).split(": line ")[0]
+        raise OpmlError(f"{origin}:{line}: {message}") from error
+    except DefusedXmlException as error:
+        raise OpmlError(f"{origin}:{parser.current_line}: refused: {error}") from error
+
+    def line_of(element: ElementTree.Element) -> int:
+        return parser.lines.get(element, 0)
+
+    if _local(root.tag) != "opml":
+        raise OpmlError(f"{origin}:{line_of(root)}: the root element is <{_local(root.tag)}>, not <opml>")
+    body_element = next((child for child in root if _local(child.tag) == "body"), None)
+    if body_element is None:
+        raise OpmlError(f"{origin}:{line_of(root)}: <opml> has no <body>")
+    head = next((child for child in root if _local(child.tag) == "head"), None)
+    title = _clean(head.findtext("title")) if head is not None else None
+
+    document = OpmlDocument(title)
+    _walk(body_element, [], document, origin, line_of)
+    for warning in document.warnings:
+        log.warning("%s", warning)
+    return document
+
+
+def _walk(
+    parent: ElementTree.Element,
+    folders: list[str],
+    document: OpmlDocument,
+    origin: str,
+    line_of: Any,
+) -> None:
+    for outline in parent:
+        if _local(outline.tag) != "outline":
+            continue
+        name = _clean(outline.get("text")) or _clean(outline.get("title"))
+        xml_url = _clean(outline.get("xmlUrl"))
+        children = [child for child in outline if _local(child.tag) == "outline"]
+        where = f"{origin}:{line_of(outline)}"
+        if xml_url:
+            if urlsplit(xml_url).scheme not in ("http", "https") or not urlsplit(xml_url).hostname:
+                document.warnings.append(f"{where}: outline {name!r} has xmlUrl {xml_url!r}, not an http(s) URL")
+            else:
+                document.sources.append(
+                    OpmlSource(xml_url, _clean(outline.get("htmlUrl")), name, _category(folders, outline))
+                )
+        elif not children:
+            document.warnings.append(f"{where}: outline {name!r} has no xmlUrl and no child outlines; skipped")
+        # An outline with children is a folder, even when it is also a feed (some readers write both).
+        if children:
+            _walk(outline, [*folders, name or "untitled"], document, origin, line_of)
+
+
+def _category(folders: list[str], outline: ElementTree.Element) -> str | None:
+    if folders:
+        return CATEGORY_SEPARATOR.join(folders)
+    # OPML 2.0's category attribute: comma-separated slash-delimited paths; take the first.
+    declared = _clean(outline.get("category"))
+    if declared:
+        first = declared.split(",")[0].strip().strip(CATEGORY_SEPARATOR)
+        return first or None
+    return None
+
+
+def write_opml(sources: list[OpmlSource], title: str) -> bytes:
+    """An OPML 2.0 document listing the sources, one folder outline per category level."""
+    root = ElementTree.Element("opml", version="2.0")
+    head = ElementTree.SubElement(root, "head")
+    ElementTree.SubElement(head, "title").text = title
+    body = ElementTree.SubElement(root, "body")
+    folders: dict[tuple[str, ...], ElementTree.Element] = {(): body}
+    for source in sources:
+        path = tuple(part for part in (source.category or "").split(CATEGORY_SEPARATOR) if part.strip())
+        parent = _folder(folders, path)
+        attributes = {"type": "rss", "text": source.title or source.url, "xmlUrl": source.url}
+        if source.title:
+            attributes["title"] = source.title
+        if source.site_url:
+            attributes["htmlUrl"] = source.site_url
+        ElementTree.SubElement(parent, "outline", attributes)
+    ElementTree.indent(root)
+    return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _folder(folders: dict[tuple[str, ...], ElementTree.Element], path: tuple[str, ...]) -> ElementTree.Element:
+    if path not in folders:
+        parent = _folder(folders, path[:-1])
+        folders[path] = ElementTree.SubElement(parent, "outline", {"text": path[-1], "title": path[-1]})
+    return folders[path]
+
+
+def _local(tag: object) -> str:
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return " ".join(value.split()) or None

@@ -1,0 +1,176 @@
+"""Adding sources the way admins do: from a URL (with discovery), from OPML, or from a YAML file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy import Engine
+
+from config.files import load_signpost_file
+from config.settings import Settings
+from spiders.discovery import Candidate, Discovery, discover
+from spiders.opml import OpmlSource, parse_opml, write_opml
+from spiders.urls import check_source_url
+from store.communities import save_community
+from store.records import Source
+from store.sources import get_source, list_sources, save_source
+
+
+class NothingToCrawlError(ValueError):
+    """Discovery found no feed, sitemap or listing page at the URL."""
+
+
+def _default_name(candidate: Candidate, url: str) -> str:
+    return (candidate.title or "").strip()[:200] or urlsplit(url).hostname or url
+
+
+def choose_candidate(discovery: Discovery, kind: str = "auto") -> Candidate:
+    """The best candidate of the wanted kind; feeds beat sitemaps beat listing pages."""
+    candidates = [c for c in discovery.candidates if kind in ("auto", c.kind)]
+    if not candidates:
+        reasons = "; ".join(discovery.problems) or "no feed, sitemap or article links found"
+        wanted = "anything to crawl" if kind == "auto" else f"a {kind}"
+        raise NothingToCrawlError(f"found {wanted} at {discovery.input_url}: {reasons}")
+    return candidates[0]
+
+
+def add_source_from_url(
+    engine: Engine,
+    settings: Settings,
+    url: str,
+    *,
+    communities: list[str] = (),
+    name: str | None = None,
+    kind: str = "auto",
+    options: dict | None = None,
+) -> tuple[Source, Discovery]:
+    """Discover what to crawl at ``url`` and save it as a source; raises when nothing usable is found."""
+    check_source_url(url, settings.allow_private_addresses)
+    discovery = discover(url, allow_private=settings.allow_private_addresses, user_agent=settings.crawler_user_agent)
+    candidate = choose_candidate(discovery, kind)
+    source_id = save_source(
+        engine,
+        url=candidate.url,
+        site_url=url,
+        name=name or _default_name(candidate, url),
+        kind=candidate.kind,
+        options=options or {},
+        community_slugs=list(communities),
+    )
+    return get_source(engine, source_id), discovery
+
+
+@dataclass
+class SyncReport:
+    communities: list[str] = field(default_factory=list)
+    sources_added: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def sync_file(engine: Engine, settings: Settings, path: Path) -> SyncReport:
+    """Make the store match a sources-and-communities file: communities first, then sources.
+
+    Sources of kind ``auto`` are discovered; a source that cannot be reached is reported, and the rest proceed.
+    """
+    declared = load_signpost_file(path)
+    report = SyncReport()
+    for community in declared.communities:
+        save_community(
+            engine,
+            slug=community.slug,
+            name=community.name,
+            description=community.description,
+            timezone=community.timezone,
+            schedule=community.schedule,
+            items_per_topic=community.items_per_topic,
+            topic_list=[
+                {
+                    "slug": topic.slug,
+                    "name": topic.name,
+                    "description": topic.description,
+                    "keywords_must": topic.keywords.must,
+                    "keywords_exclude": topic.keywords.exclude,
+                    "examples": topic.examples,
+                }
+                for topic in community.topics
+            ],
+        )
+        report.communities.append(community.slug)
+    known = {source.site_url: source for source in list_sources(engine)}
+    for declared_source in declared.sources:
+        url = str(declared_source.url)
+        options = {
+            key: value
+            for key, value in {
+                "allow": declared_source.allow,
+                "deny": declared_source.deny,
+                "max_depth": declared_source.max_depth,
+                "max_pages": declared_source.max_pages,
+            }.items()
+            if value
+        }
+        try:
+            if declared_source.kind != "auto" or url in known:
+                kind = declared_source.kind if declared_source.kind != "auto" else known[url].kind
+                check_source_url(url, settings.allow_private_addresses)
+                save_source(
+                    engine,
+                    url=url if url not in known else known[url].url,
+                    site_url=url,
+                    name=declared_source.name or (known[url].name if url in known else urlsplit(url).hostname or url),
+                    kind=kind,
+                    options=options,
+                    community_slugs=declared_source.communities,
+                    enabled=declared_source.enabled,
+                )
+            else:
+                add_source_from_url(
+                    engine,
+                    settings,
+                    url,
+                    communities=declared_source.communities,
+                    name=declared_source.name,
+                    options=options,
+                )
+            report.sources_added.append(url)
+        except (ValueError, LookupError) as error:
+            report.problems.append(f"{path}: source {url}: {error}")
+    return report
+
+
+def import_opml(engine: Engine, settings: Settings, path: Path, communities: list[str] = ()) -> SyncReport:
+    """Save every feed of an OPML file as a source; a malformed file raises OpmlError naming file and line."""
+    report = SyncReport()
+    for entry in parse_opml(path.read_bytes(), origin=str(path)):
+        try:
+            check_source_url(entry.url, settings.allow_private_addresses)
+            save_source(
+                engine,
+                url=entry.url,
+                site_url=entry.site_url or entry.url,
+                name=entry.title or urlsplit(entry.url).hostname or entry.url,
+                kind="feed",
+                community_slugs=list(communities),
+            )
+            report.sources_added.append(entry.url)
+        except (ValueError, LookupError) as error:
+            report.problems.append(f"{path}: {entry.url}: {error}")
+    return report
+
+
+def export_opml(engine: Engine) -> bytes:
+    """All sources as OPML; sitemap and listing sources keep their URL as xmlUrl so a re-import finds them."""
+    return write_opml(
+        [
+            OpmlSource(
+                url=source.url,
+                site_url=source.site_url,
+                title=source.name,
+                category=", ".join(source.communities) or None,
+            )
+            for source in list_sources(engine)
+        ],
+        title="Signpost sources",
+    )

@@ -1,0 +1,153 @@
+"""Parsing of XML sitemaps, sitemap indexes, news sitemaps and the Sitemap lines of robots.txt."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+from urllib.parse import urljoin, urlsplit
+
+import lxml.etree
+
+# Scrapy's own size-capped gunzip; its cap exception has no public name.
+from scrapy.utils._compression import _DecompressionMaxSizeExceeded
+from scrapy.utils.gz import gunzip
+from scrapy.utils.sitemap import sitemap_urls_from_robots
+
+from spiders.feeds import parse_date, safe_xml_parser
+
+SitemapKind = Literal["urlset", "index"]
+
+# The sitemaps.org limit for one file, uncompressed; a bigger gzip is a bomb, not a sitemap.
+MAX_SITEMAP_BYTES = 50 * 1024 * 1024
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class SitemapError(ValueError):
+    """The body is not a sitemap or sitemap index."""
+
+
+@dataclass
+class SitemapEntry:
+    url: str
+    lastmod: datetime | None = None
+    # From <news:news>, when the sitemap is a Google News sitemap.
+    title: str | None = None
+    published: datetime | None = None
+
+
+@dataclass
+class ParsedSitemap:
+    kind: SitemapKind
+    entries: list[SitemapEntry] = field(default_factory=list)
+
+
+def looks_like_sitemap(body: bytes) -> bool:
+    """Cheap sniffing before parse_sitemap: gzip, or an XML urlset / sitemapindex near the start."""
+    if body[:2] == GZIP_MAGIC:
+        return True
+    head = body[:2048]
+    return b"<urlset" in head or b"<sitemapindex" in head or b":urlset" in head or b":sitemapindex" in head
+
+
+def parse_sitemap(body: bytes, base_url: str) -> ParsedSitemap:
+    """Read a sitemap (plain, gzipped or plain-text) or sitemap index; raise SitemapError when it is neither."""
+    if body[:2] == GZIP_MAGIC:
+        body = _gunzip(body)
+    stripped = body.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not stripped:
+        raise SitemapError("not a sitemap: the body is empty")
+    if not stripped.startswith(b"<"):
+        return _parse_text_sitemap(stripped, base_url)
+    try:
+        # Recovering, like Scrapy's Sitemap: real sitemaps often carry an unescaped '&' in a URL.
+        root = lxml.etree.fromstring(stripped, safe_xml_parser(recover=True), base_url=base_url)
+    except lxml.etree.XMLSyntaxError as error:
+        raise SitemapError(f"not a sitemap: XML syntax error at line {error.lineno}: {error.msg}") from error
+    if root is None:
+        raise SitemapError("not a sitemap: no XML document")
+    name = _local(root)
+    if name == "urlset":
+        return ParsedSitemap("urlset", _entries(root, "url", base_url))
+    if name == "sitemapindex":
+        return ParsedSitemap("index", _entries(root, "sitemap", base_url))
+    raise SitemapError(f"not a sitemap: the root element is <{name}>, not <urlset> or <sitemapindex>")
+
+
+def sitemap_urls_from_robots_txt(text: str, base_url: str) -> list[str]:
+    """The Sitemap: lines of a robots.txt, resolved against its URL, in order, without duplicates."""
+    urls: list[str] = []
+    for url in sitemap_urls_from_robots(text.encode("utf-8", "replace"), base_url=base_url):
+        if urlsplit(url).scheme in ("http", "https") and url not in urls:
+            urls.append(url)
+    return urls
+
+
+def newest_first(entries: list[SitemapEntry]) -> list[SitemapEntry]:
+    """Entries sorted by publication (or last modification) date, undated ones last, stable otherwise."""
+    dated = [entry for entry in entries if entry.published or entry.lastmod]
+    undated = [entry for entry in entries if not (entry.published or entry.lastmod)]
+    dated.sort(key=lambda entry: entry.published or entry.lastmod, reverse=True)  # type: ignore[arg-type, return-value]
+    return dated + undated
+
+
+def _gunzip(body: bytes) -> bytes:
+    try:
+        return gunzip(body, max_size=MAX_SITEMAP_BYTES)
+    except (OSError, EOFError, struct.error) as error:
+        raise SitemapError(f"not a sitemap: broken gzip data ({error})") from error
+    except _DecompressionMaxSizeExceeded as error:
+        raise SitemapError(f"not a sitemap: more than {MAX_SITEMAP_BYTES} bytes once decompressed") from error
+
+
+def _parse_text_sitemap(body: bytes, base_url: str) -> ParsedSitemap:
+    # sitemaps.org also allows a plain list of URLs, one a line.
+    lines = [line.strip() for line in body.decode("utf-8", "replace").splitlines() if line.strip()]
+    if not lines or not all(urlsplit(line).scheme in ("http", "https") for line in lines):
+        raise SitemapError("not a sitemap: neither XML nor a list of URLs")
+    entries: list[SitemapEntry] = []
+    seen: set[str] = set()
+    for line in lines:
+        url = urljoin(base_url, line)
+        if url not in seen:
+            seen.add(url)
+            entries.append(SitemapEntry(url))
+    return ParsedSitemap("urlset", entries)
+
+
+def _entries(root: lxml.etree._Element, item_name: str, base_url: str) -> list[SitemapEntry]:
+    entries: list[SitemapEntry] = []
+    seen: set[str] = set()
+    for item in root:
+        if _local(item) != item_name:
+            continue
+        loc = _child_text(item, "loc")
+        url = urljoin(base_url, loc) if loc else None
+        if not url or urlsplit(url).scheme not in ("http", "https") or url in seen:
+            continue
+        seen.add(url)
+        entry = SitemapEntry(url, lastmod=parse_date(_child_text(item, "lastmod")))
+        news = _child(item, "news")
+        if news is not None:
+            entry.title = _child_text(news, "title")
+            entry.published = parse_date(_child_text(news, "publication_date"))
+        entries.append(entry)
+    return entries
+
+
+def _local(element: lxml.etree._Element) -> str:
+    tag = element.tag
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+def _child(element: lxml.etree._Element, name: str) -> lxml.etree._Element | None:
+    return next((child for child in element if _local(child) == name), None)
+
+
+def _child_text(element: lxml.etree._Element, name: str) -> str | None:
+    child = _child(element, name)
+    if child is None or child.text is None:
+        return None
+    # Only the direct text: entity references stay unexpanded child nodes.
+    return " ".join(child.text.split()) or None
