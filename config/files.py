@@ -39,12 +39,12 @@ def _plain(node: yaml.Node, lines: dict[tuple, int], loc: tuple) -> Any:
         value = {}
         for key_node, value_node in node.value:
             key = key_node.value
-            lines[loc + (key,)] = key_node.start_mark.line + 1
-            value[key] = _plain(value_node, lines, loc + (key,))
-            lines[loc + (key,)] = key_node.start_mark.line + 1
+            lines[(*loc, key)] = key_node.start_mark.line + 1
+            value[key] = _plain(value_node, lines, (*loc, key))
+            lines[(*loc, key)] = key_node.start_mark.line + 1
         return value
     if isinstance(node, yaml.SequenceNode):
-        return [_plain(item, lines, loc + (index,)) for index, item in enumerate(node.value)]
+        return [_plain(item, lines, (*loc, index)) for index, item in enumerate(node.value)]
     return yaml.safe_load(yaml.serialize(node))
 
 
