@@ -14,7 +14,7 @@ import lxml.etree
 import lxml.html
 
 from spiders.feeds import FeedError, looks_like_feed, parse_feed
-from spiders.listing import listing_links
+from spiders.listing import ListingLinks, listing_links, section_links
 from spiders.sitemaps import (
     SitemapEntry,
     SitemapError,
@@ -343,6 +343,9 @@ class _Run:
         if "html" not in page.content_type.lower() and b"<html" not in page.body[:4096].lower():
             return
         links = listing_links(page.body, page.final_url, allow=[], deny=[])
+        section = self.best_section(page, len(links.article_links))
+        if section is not None:
+            page, links = section
         if len(links.article_links) < MIN_LISTING_LINKS:
             self.problems.append(
                 f"{page.final_url}: only {len(links.article_links)} article-like links, not a listing page"
@@ -353,6 +356,19 @@ class _Run:
         self.candidates.append(
             Candidate("listing", page.final_url, title, len(links.article_links), sample, "links on the page")
         )
+
+    def best_section(self, page: FetchResult, links_on_page: int) -> tuple[FetchResult, ListingLinks] | None:
+        """The section page linked from the navigation that lists more articles, or paginates, if any."""
+        best = None
+        for url in section_links(page.body, page.final_url):
+            response = self.get(url, report=False)
+            if response is None or not response.ok:
+                continue
+            links = listing_links(response.body, response.final_url, allow=[], deny=[])
+            score = len(links.article_links) + (100 if links.next_pages else 0)
+            if score > links_on_page and (best is None or score > best[0]):
+                best = (score, response, links)
+        return None if best is None else (best[1], best[2])
 
 
 def feed_links_in_head(html: bytes, page_url: str) -> list[str]:

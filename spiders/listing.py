@@ -220,3 +220,23 @@ def _page_number(url: str) -> int:
         if key.lower() in PAGE_PARAMETERS and value.isdigit():
             return int(value)
     return 1
+
+
+def section_links(html: bytes | str, page_url: str, limit: int = 4) -> list[str]:
+    """Same-site section pages named in the page's navigation (/news/, /blog/, /insights/), in page order.
+
+    A home page often shows only a few recent articles; the section it links to lists them all, with pages.
+    """
+    document = _parse_html(html)
+    if document is None:
+        return []
+    base = _base_href(document) or page_url
+    found: list[str] = []
+    for anchor in document.xpath("//nav//a[@href] | //header//a[@href] | //*[@role='navigation']//a[@href]"):
+        url = _absolute(base, anchor.get("href", ""))
+        if url is None or not _acceptable(url, page_url, same_site=True):
+            continue
+        segments = [segment for segment in urlsplit(url).path.split("/") if segment]
+        if len(segments) == 1 and "." not in segments[0] and url not in found and url != canonicalize_url(page_url):
+            found.append(url)
+    return found[:limit]

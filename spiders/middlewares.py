@@ -48,7 +48,9 @@ class RetryBackoffMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RetryBackoffMiddleware:
         settings = crawler.settings
-        return cls(settings.getfloat("SIGNPOST_RETRY_BASE_DELAY", 1.0), settings.getfloat("SIGNPOST_RETRY_MAX_DELAY", 30.0))
+        return cls(
+            settings.getfloat("SIGNPOST_RETRY_BASE_DELAY", 1.0), settings.getfloat("SIGNPOST_RETRY_MAX_DELAY", 30.0)
+        )
 
     async def process_request(self, request: Request, spider: Spider | None = None) -> None:
         retries = request.meta.get("retry_times", 0)

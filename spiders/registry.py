@@ -50,13 +50,15 @@ def add_source_from_url(
     check_source_url(url, settings.allow_private_addresses)
     discovery = discover(url, allow_private=settings.allow_private_addresses, user_agent=settings.crawler_user_agent)
     candidate = choose_candidate(discovery, kind)
+    # The other ways in, so a crawl can still reach the site's articles when the chosen one breaks.
+    fallbacks = [{"kind": other.kind, "url": other.url} for other in discovery.candidates if other.url != candidate.url]
     source_id = save_source(
         engine,
         url=candidate.url,
         site_url=url,
         name=name or _default_name(candidate, url),
         kind=candidate.kind,
-        options=options or {},
+        options={**(options or {}), "fallbacks": fallbacks[:2]},
         community_slugs=list(communities),
     )
     return get_source(engine, source_id), discovery

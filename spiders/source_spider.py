@@ -50,8 +50,13 @@ def describe_failure(failure: Failure) -> tuple[int, str]:
         return 0, "disallowed by robots.txt"
     if "max redirections" in message.lower() or "redirect" in message.lower():
         return 0, f"too many redirects ({message})"
-    if "maxsize" in message.lower() or "max size" in message.lower() or "larger than download max size" in message:
-        return 0, f"response too large ({message})"
+    if (
+        name == "DownloadCancelledError"
+        or "maxsize" in message.lower()
+        or "max size" in message.lower()
+        or "larger than download max size" in message
+    ):
+        return 0, "response too large (over the size limit, SIGNPOST_MAX_PAGE_BYTES)"
     if "Timeout" in name or "timed out" in message.lower() or "took longer than" in message:
         return 0, f"timed out ({message})"
     return 0, f"{name}: {message}"
@@ -80,6 +85,7 @@ class SourcesSpider(scrapy.Spider):
         self.reports = {source_id: SourceReport(source_id) for source_id in self.sources}
         self.new_validators: dict[str, tuple[str | None, str | None]] = {}
         self.listing_pages_seen: dict[int, int] = {}
+        self.requested_urls: set[str] = set()
 
     # -- starting points -------------------------------------------------------------------------------
 
@@ -125,11 +131,6 @@ class SourcesSpider(scrapy.Spider):
                 report.ok, report.not_modified = True, True
             return False
         if response.status >= 400:
-            message = f"{response.url}: HTTP {response.status}"
-            if response.meta["is_root"]:
-                report.error = message
-            else:
-                report.page_errors.append(message)
             return False
         if response.meta["is_root"]:
             report.ok = True
@@ -142,32 +143,54 @@ class SourcesSpider(scrapy.Spider):
                 self.new_validators[response.url] = (etag, modified)
         return True
 
-    def _index_failed_at_root(self, response: Response, message: str) -> None:
-        report = self.reports[response.meta["source_id"]]
-        if response.meta["is_root"]:
-            report.ok = False
-            report.error = message
-        else:
+    def _index_failed_at_root(self, response: Response, message: str) -> Iterator[scrapy.Request]:
+        yield from self._root_failed(response.meta, message)
+
+    def _root_failed(self, meta: dict, message: str) -> Iterator[scrapy.Request]:
+        """Record the failure; for the source's own URL, go in by its fallbacks so no article is missed."""
+        report = self.reports[meta["source_id"]]
+        if not meta.get("is_root"):
             report.page_errors.append(message)
+            return
+        report.ok = False
+        report.error = message
+        source = self.sources[meta["source_id"]]
+        fallbacks = (source.get("options") or {}).get("fallbacks", [])
+        if fallbacks and not meta.get("is_fallback"):
+            fallback = fallbacks[0]
+            report.error = f"{message}; used its {fallback['kind']} {fallback['url']} instead"
+            request = self._index_request(fallback["url"], source, kind=fallback["kind"], depth=1, conditional=True)
+            request.meta["is_fallback"] = True
+            yield request
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
+        if response.status >= 400:
+            yield from self._index_failed_at_root(response, f"{response.url}: HTTP {response.status}")
+            return
         if not self._check_index_response(response):
             return
         try:
             feed = parse_feed(response.body, response.url)
         except FeedError as error:
-            self._index_failed_at_root(response, f"broken feed at {response.url}: {error}")
+            yield from self._index_failed_at_root(response, f"broken feed at {response.url}: {error}")
             return
+        if feed.warnings:
+            # A recovered feed may have lost its tail: take what it has, flag it, and go in another way too.
+            warning = f"broken feed at {response.url} (read {len(feed.entries)} entries): {feed.warnings[0]}"
+            yield from self._index_failed_at_root(response, warning)
         yield from self._article_requests(response.meta["source_id"], feed.entries)
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+        if response.status >= 400:
+            yield from self._index_failed_at_root(response, f"{response.url}: HTTP {response.status}")
+            return
         if not self._check_index_response(response):
             return
         source = self.sources[response.meta["source_id"]]
         try:
             sitemap = parse_sitemap(response.body, response.url)
         except SitemapError as error:
-            self._index_failed_at_root(response, f"broken sitemap at {response.url}: {error}")
+            yield from self._index_failed_at_root(response, f"broken sitemap at {response.url}: {error}")
             return
         if sitemap.kind == "index":
             children = [
@@ -186,12 +209,15 @@ class SourcesSpider(scrapy.Spider):
         yield from self._article_requests(source["id"], entries)
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
+        if response.status >= 400:
+            yield from self._index_failed_at_root(response, f"{response.url}: HTTP {response.status}")
+            return
         if not self._check_index_response(response):
             return
         source = self.sources[response.meta["source_id"]]
         options = source.get("options") or {}
         if not isinstance(response, TextResponse):
-            self._index_failed_at_root(response, f"{response.url} is not an HTML page")
+            yield from self._index_failed_at_root(response, f"{response.url} is not an HTML page")
             return
         links = listing_links(response.body, response.url, options.get("allow", []), options.get("deny", []))
         depth = response.meta["depth_in_source"]
@@ -211,15 +237,10 @@ class SourcesSpider(scrapy.Spider):
     def _max_pages(self, source: dict) -> int:
         return (source.get("options") or {}).get("max_pages") or self.default_max_pages
 
-    def index_failed(self, failure: Failure) -> None:
+    def index_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
         request = failure.request
         _, message = describe_failure(failure)
-        report = self.reports[request.meta["source_id"]]
-        if request.meta.get("is_root"):
-            report.ok = False
-            report.error = f"{request.url}: {message}"
-        else:
-            report.page_errors.append(f"{request.url}: {message}")
+        yield from self._root_failed(request.meta, f"{request.url}: {message}")
 
     # -- articles --------------------------------------------------------------------------------------
 
@@ -231,17 +252,20 @@ class SourcesSpider(scrapy.Spider):
             by_url.setdefault(canonicalize_url(entry.url), entry)
         report.items_found += len(by_url)
         record_sightings(self.engine, [(url, source_id) for url in by_url])
-        already = known_urls(self.engine, by_url)
+        already = known_urls(self.engine, by_url) | self.requested_urls
         budget = self._max_pages(source) - report.requested
         for url, entry in by_url.items():
             if url in already or budget <= 0:
                 continue
             budget -= 1
             report.requested += 1
+            self.requested_urls.add(url)
+            # dont_filter: the dupefilter would silently drop the second hop of a redirect loop; we dedupe above.
             yield scrapy.Request(
                 entry.url,
                 callback=self.parse_article,
                 errback=self.article_failed,
+                dont_filter=True,
                 meta={"source_id": source_id, "canonical_url": url, "feed_entry": _entry_json(entry)},
             )
 
