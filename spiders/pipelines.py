@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from scrapy import Spider
 from scrapy.crawler import Crawler
 
@@ -10,15 +12,20 @@ from store.pages import save_pages
 from store.records import FetchedPage
 
 BATCH = 200
+FLUSH_SECONDS = 2.0
 
 
 class PageWriterPipeline:
-    """Buffers pages and writes them in one transaction per batch; what a crash loses is refetched next time."""
+    """Buffers pages and writes them in one transaction per batch or every two seconds.
+
+    What a crash loses is at most the last buffer, and those URLs are simply fetched again next time.
+    """
 
     def __init__(self, store_url: str):
         self.engine = make_engine(store_url)
         self.buffer: list[FetchedPage] = []
         self.written = 0
+        self.last_flush = time.monotonic()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PageWriterPipeline:
@@ -26,13 +33,14 @@ class PageWriterPipeline:
 
     def process_item(self, item: FetchedPage, spider: Spider | None = None) -> FetchedPage:
         self.buffer.append(item)
-        if len(self.buffer) >= BATCH:
+        if len(self.buffer) >= BATCH or time.monotonic() - self.last_flush > FLUSH_SECONDS:
             self.flush()
         return item
 
     def flush(self) -> None:
         self.written += save_pages(self.engine, self.buffer)
         self.buffer = []
+        self.last_flush = time.monotonic()
 
     def close_spider(self, spider: Spider | None = None) -> None:
         self.flush()

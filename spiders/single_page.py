@@ -31,9 +31,13 @@ def extract_file_or_url(target: str, *, min_chars: int | None = None) -> dict:
             body = gzip.decompress(body)
         url, encoding = path.resolve().as_uri(), None
     else:
-        fetcher = HttpFetcher(allow_private=settings.allow_private_addresses, user_agent=settings.crawler_user_agent,
-                              timeout=settings.download_timeout, max_bytes=settings.max_page_bytes,
-                              max_redirects=settings.max_redirects)
+        fetcher = HttpFetcher(
+            allow_private=settings.allow_private_addresses,
+            user_agent=settings.crawler_user_agent,
+            timeout=settings.download_timeout,
+            max_bytes=settings.max_page_bytes,
+            max_redirects=settings.max_redirects,
+        )
         try:
             response = fetcher(target)
         except FetchError as error:

@@ -1,0 +1,1 @@
+"""The ``signpost`` command line: thin, it parses arguments and calls into the rooms."""

@@ -1,0 +1,168 @@
+"""The ``signpost`` command: sources, sync, crawl, extract, articles, benchmarks and the demo."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cli import bench, sources
+from cli.context import console, errors, progress_bar, settings_and_store
+from config.files import ConfigError
+
+app = typer.Typer(
+    help="Signpost: watch the sector's sources and draft weekly digests for communities of practice.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(sources.app, name="sources")
+app.add_typer(bench.app, name="bench")
+
+
+@app.command()
+def sync(file: Annotated[Path, typer.Argument(help="YAML file of communities, topics and sources.")]) -> None:
+    """Make the store match a sources-and-communities file (errors name the file, line and field)."""
+    from spiders.registry import sync_file
+
+    settings, engine = settings_and_store()
+    try:
+        report = sync_file(engine, settings, file)
+    except ConfigError as error:
+        errors.print(f"[red]{file} is not valid:[/red]\n{error}")
+        raise typer.Exit(1) from error
+    console.print(f"Communities: {', '.join(report.communities) or '-'}; sources saved: {len(report.sources_added)}")
+    for problem in report.problems:
+        errors.print(f"[yellow]{problem}[/yellow]")
+    if report.problems:
+        raise typer.Exit(1)
+
+
+def _run_with_progress(description: str, work, poll) -> object:
+    """Run ``work()`` in a thread while a progress bar follows ``poll() -> (done, total)`` from the store."""
+    outcome: dict = {}
+
+    def target() -> None:
+        try:
+            outcome["result"] = work()
+        except BaseException as error:  # handed back to the caller's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, daemon=True)
+    with progress_bar(description) as update:
+        thread.start()
+        while thread.is_alive():
+            update(*poll())
+            thread.join(0.5)
+        update(*poll())
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
+def run_crawl_and_extract(community: str | None, all_sources: bool) -> tuple[dict, dict]:
+    """The crawl flow then the extract flow, with progress bars that read the store."""
+    from flows.ingest import crawl_flow, extract_flow
+    from store.pages import page_counts
+    from store.sources import crawls_finished_since, list_sources, sources_due
+
+    _, engine = settings_and_store()
+    due = (
+        list_sources(engine, community=community, enabled_only=True)
+        if all_sources
+        else sources_due(engine, community=community)
+    )
+    started = datetime.now(UTC)
+    crawled = _run_with_progress(
+        "crawling sources",
+        lambda: crawl_flow(community=community, all_sources=all_sources),
+        lambda: (crawls_finished_since(engine, started), len(due)),
+    )
+    pending = page_counts(engine).get("pending", 0)
+    extracted = _run_with_progress(
+        "extracting articles",
+        lambda: extract_flow(),
+        lambda: (pending - page_counts(engine).get("pending", 0), pending),
+    )
+    return crawled, extracted
+
+
+@app.command()
+def crawl(
+    community: Annotated[str | None, typer.Option(help="Only this community's sources.")] = None,
+    all_sources: Annotated[bool, typer.Option("--all", help="Crawl every enabled source, due or not.")] = False,
+) -> None:
+    """Crawl the sources that are due, then extract their new pages into articles (Prefect flows)."""
+    started = time.monotonic()
+    crawled, extracted = run_crawl_and_extract(community, all_sources)
+    console.print(
+        f"Crawled {crawled['sources']} sources ({crawled['sources_ok']} ok, {crawled['not_modified']} unchanged, "
+        f"{crawled['sources_failed']} failed): {crawled['pages_fetched']} pages fetched, "
+        f"{crawled['pages_failed']} failed."
+    )
+    console.print(
+        f"Extracted {extracted['pages']} pages: {extracted['new_articles']} new articles, "
+        f"{extracted['duplicates']} duplicates, {extracted['skipped']} skipped, {extracted['failed']} failed "
+        f"({time.monotonic() - started:.1f} s in all)."
+    )
+    for source_id, error in crawled["failures"].items():
+        errors.print(f"[yellow]source {source_id}: {error}[/yellow]")
+
+
+@app.command()
+def extract(
+    page: Annotated[str | None, typer.Argument(help="A file or URL: print its article as JSON.")] = None,
+    rerun: Annotated[bool, typer.Option(help="Extract every stored page again (after an upgrade).")] = False,
+) -> None:
+    """Extract pending pages into articles; or, given FILE_OR_URL, print that one page's article as JSON."""
+    if page is None:
+        from flows.ingest import extract_flow
+
+        settings_and_store()
+        console.print(extract_flow(rerun=rerun))
+        return
+    from spiders.single_page import extract_file_or_url
+
+    try:
+        result = extract_file_or_url(page)
+    except (OSError, ValueError) as error:
+        errors.print(f"[red]Cannot extract {page}:[/red] {error}")
+        raise typer.Exit(1) from error
+    typer.echo(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+
+
+@app.command()
+def articles(
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+) -> None:
+    """The newest articles in the store, with the sources that carried them."""
+    from store.articles import count_articles, list_articles
+
+    _, engine = settings_and_store()
+    table = Table(title=f"{count_articles(engine)} articles in the store")
+    for column in ("id", "published", "title", "sources", "words"):
+        table.add_column(column, overflow="fold")
+    for row in list_articles(engine, limit=limit):
+        published = row["published_at"].strftime("%Y-%m-%d") if row["published_at"] else "-"
+        table.add_row(str(row["id"]), published, row["title"] or "", ", ".join(row["sources"]), str(row["word_count"]))
+    console.print(table)
+
+
+@app.command()
+def demo(
+    sites: Annotated[int, typer.Option(help="Sites in the fixture web.")] = 12,
+    articles_per_site: Annotated[int, typer.Option(help="Articles each site publishes.")] = 15,
+) -> None:
+    """Build the fixture web on loopback, add its sites as sources, crawl and extract them, list what landed."""
+    from cli.demo import run_demo
+
+    run_demo(sites=sites, articles_per_site=articles_per_site)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,423 @@
+"""Extraction of one fetched page into an article (trafilatura plus metadata), or the reason it is not one."""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+import unicodedata
+from datetime import UTC, date, datetime
+from urllib.parse import urljoin, urlsplit
+
+import trafilatura
+from htmldate import find_date
+from lxml.html import HtmlElement
+from trafilatura.baseline import html2txt
+from trafilatura.metadata import examine_meta, extract_meta_json, extract_title
+from trafilatura.settings import Document
+from trafilatura.utils import load_html
+
+from spiders.urls import canonicalize_url
+from store.records import ExtractedArticle, Skipped
+
+LOGGER = logging.getLogger(__name__)
+
+# Stored with each article so that pages can be re-extracted when either part changes.
+EXTRACTOR_VERSION = f"trafilatura-{trafilatura.__version__}+signpost-1"
+
+# Recall mode skips trafilatura's own recall escalation, so a short result covering little of the page
+# is retried in balanced mode, with trafilatura's own thresholds (core.ESCALATION_*).
+RETRY_MAX_CHARS = 3000
+RETRY_PAGE_SHARE = 0.2
+RETRY_ACCEPT_RATIO = 1.5
+
+# A repeated line this long is a duplicated block (a pull quote, a sticky teaser), not a refrain.
+DUPLICATE_LINE_MIN_WORDS = 8
+
+# Whole lines that are page furniture, whatever the site.
+BOILERPLATE_LINE = re.compile(
+    r"^\W*(read more|continue reading|learn more|table of contents|advertisement|sponsored( content)?"
+    r"|share( this( article| post| story| page)?)?( on \w+)?|tweet|print( this page)?|related (posts|articles|stories)"
+    r"|you (may|might) also like|skip to (main )?content|back to top|\d+ min(ute)?s? read|loading\.*"
+    r"|leave a (comment|reply)|follow us( on \w+)?|subscribe( now| to our newsletter)?|sign up( now)?)\W*$",
+    re.IGNORECASE,
+)
+
+# Titles of soft error pages; a bare status number only counts alone or beside an error word ("500 recipes" is fine).
+ERROR_TITLE = re.compile(
+    r"^\W*(error\W*)?(40[0134]|410|50[0234])\W*$|\b(error|http)\W*(40[0134]|410|50[0234])\b"
+    r"|^\W*(40[0134]|410|50[0234])\W+(error|not found|page not found|forbidden|unauthori[sz]ed|gone|bad request)"
+    r"|\b(page|article|post|file|content) (was |could )?not( be)? found\b|^\W*not found\W*$"
+    r"|\bpage (does not|doesn't|no longer) exists?\b|\baccess denied\b|^\W*forbidden\W*$"
+    r"|\bsomething went wrong\b|\bpage unavailable\b",
+    re.IGNORECASE,
+)
+
+META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.-]+)""", re.IGNORECASE)
+WORDS = re.compile(r"\w+")
+
+# Listing pages: the main text is nearly all teaser blocks (a headline link and a line or two), at least five.
+LISTING_MIN_ITEMS = 5
+LISTING_TEXT_COVERAGE = 0.8
+LISTING_MAX_ITEM_WORDS = 60
+BLOCK_TAGS = frozenset({"p", "li", "div", "td", "article", "section", "h1", "h2", "h3", "h4", "h5", "h6", "dd", "dt"})
+INVISIBLE_TAGS = frozenset({"script", "style", "noscript", "template", "svg"})
+
+
+def decode_body(body: bytes, encoding: str | None = None) -> str:
+    """Decode a page: the HTTP header's charset, then a BOM or meta charset, then UTF-8, then windows-1252."""
+    candidates: list[str] = []
+    if encoding:
+        candidates.append(encoding)
+    for bom, name in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if body.startswith(bom):
+            candidates.insert(0, name)
+    if match := META_CHARSET.search(body[:4096]):
+        candidates.append(match.group(1).decode("ascii", "ignore"))
+    candidates += ["utf-8", "cp1252"]
+    for name in candidates:
+        try:
+            codec = codecs.lookup(name).name
+        except LookupError:
+            continue
+        # browsers read latin-1 and ascii labels as windows-1252, and so do the servers that send them
+        if codec in ("latin-1", "iso8859-1", "ascii"):
+            codec = "cp1252"
+        try:
+            return body.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    return body.decode("utf-8", errors="replace")
+
+
+def looks_like_html(body: bytes) -> bool:
+    """Whether the bytes can be an HTML page: not binary, not a feed, with markup near the start."""
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
+    head = body[:2048].lstrip().lower()
+    if not head or b"\x00" in head[:512]:
+        return False
+    if head.startswith((b"%pdf", b"\x89png", b"gif8", b"\xff\xd8", b"pk\x03\x04", b"{", b"[")):
+        return False
+    if re.search(rb"<(rss|feed|rdf:rdf|urlset|sitemapindex)[\s>]", head):
+        return False
+    return b"<" in head
+
+
+def clean_text(text: str, title: str | None) -> str:
+    """Drop the title repeated as the first line, furniture lines and duplicated blocks."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    if lines and title and _same_words(lines[0], title):
+        lines = lines[1:]
+    kept: list[str] = []
+    seen: set[str] = set()
+    for line in lines:
+        if BOILERPLATE_LINE.match(line.strip()):
+            continue
+        key = " ".join(WORDS.findall(line.lower()))
+        if len(key.split()) >= DUPLICATE_LINE_MIN_WORDS:
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(line)
+    return unicodedata.normalize("NFC", "\n".join(kept))
+
+
+def _same_words(first: str, second: str) -> bool:
+    return WORDS.findall(first.lower()) == WORDS.findall(second.lower())
+
+
+LAYOUT_TAGS = {"table": "div", "tbody": "div", "thead": "div", "tfoot": "div", "tr": "div", "td": "div", "th": "div"}
+
+
+def unwrap_layout_tables(tree: HtmlElement) -> None:
+    """Turn tables used for page layout into divs, so trafilatura keeps the article cell and drops the furniture.
+
+    Old sites lay pages out with tables; trafilatura takes tables as content and would return the whole page.
+    A table is layout when it nests another table or a cell holds paragraphs of prose; data tables are kept.
+    """
+    for table in list(tree.iter("table")):
+        nested = table.find(".//table") is not None
+        prose_cell = any(
+            len(cell.findall(".//p")) >= 2 and len(cell.text_content()) > 400 for cell in table.iter("td", "th")
+        )
+        if nested or prose_cell:
+            for element in [table, *table.iterdescendants("tbody", "thead", "tfoot", "tr", "td", "th")]:
+                element.tag = LAYOUT_TAGS[element.tag]
+
+
+def extract_main_text(tree: HtmlElement, url: str | None) -> str:
+    """The main text: trafilatura in recall mode without comments, retried in balanced mode if it came up short."""
+    unwrap_layout_tables(tree)
+    text = _trafilatura_text(tree, url, favor_recall=True)
+    if len(text) < RETRY_MAX_CHARS and len(text) < RETRY_PAGE_SHARE * len(html2txt(tree)):
+        retry = _trafilatura_text(tree, url, favor_recall=False)
+        if len(retry) > RETRY_ACCEPT_RATIO * len(text):
+            return retry
+    return text
+
+
+def _trafilatura_text(tree: HtmlElement, url: str | None, favor_recall: bool) -> str:
+    try:
+        document = trafilatura.bare_extraction(
+            tree, url=url, favor_recall=favor_recall, include_comments=False, include_tables=True
+        )
+    except Exception as error:  # trafilatura's own guards miss some malformed trees
+        LOGGER.warning("trafilatura failed on %s: %s", url, error)
+        return ""
+    return (document.text or "") if isinstance(document, Document) else ""
+
+
+def page_metadata(tree: HtmlElement, url: str) -> Document:
+    """Title, author, date, site name and image from meta tags and JSON-LD, without trafilatura's slow searches."""
+    metadata = examine_meta(tree)
+    try:
+        metadata = extract_meta_json(tree, metadata)
+    except Exception as error:  # JSON-LD in the wild breaks trafilatura's parser in many ways
+        LOGGER.debug("JSON-LD metadata failed on %s: %s", url, error)
+    if metadata.author and " " not in metadata.author.strip():
+        metadata.author = None  # a single token is usually a handle or a site name
+    try:
+        metadata.date = find_date(
+            tree, url=url, extensive_search=False, original_date=True, max_date=date.today().isoformat()
+        )
+    except Exception as error:
+        LOGGER.debug("date search failed on %s: %s", url, error)
+        metadata.date = None
+    metadata.clean_and_trim()
+    return metadata
+
+
+BYLINE_CLASSES = re.compile(r"author|byline|field--name-uid|username|writer", re.IGNORECASE)
+BYLINE_PREFIX = re.compile(r"^\s*(?:written\s+by|posted\s+by|submitted\s+by|words\s+by|by)[:\s]+", re.IGNORECASE)
+BYLINE_END = re.compile(r"\s+(?:on|at|in|\|)\s.*$|\s*[|\u00b7,\u2013\u2014].*$|\s+\d.*$")
+NAME = re.compile(r"^[A-Z][\w'\u2019.-]+(?:\s+(?:[A-Z][\w'\u2019.-]+|de|van|von|da|le|la)){1,3}$")
+COMMENT_CONTAINERS = re.compile(r"comment|reply|respond|discussion", re.IGNORECASE)
+
+
+def byline_author(tree: HtmlElement) -> str | None:
+    """The author named in a visible byline (rel=author, an author/byline class), outside the comments.
+
+    trafilatura's own byline search costs as much as the extraction itself; this covers the common markups.
+    """
+    candidates = tree.xpath(
+        "//*[@rel='author' or @itemprop='author' or contains(@class, 'author') or contains(@class, 'byline')"
+        " or contains(@class, 'field--name-uid') or contains(@class, 'username')]"
+    )
+    for element in candidates[:20]:
+        if not BYLINE_CLASSES.search(
+            f"{element.get('class', '')} {element.get('rel', '')} {element.get('itemprop', '')}"
+        ):
+            continue
+        if any(COMMENT_CONTAINERS.search(f"{a.get('class', '')} {a.get('id', '')}") for a in element.iterancestors()):
+            continue
+        text = " ".join(element.text_content().split())
+        name = BYLINE_END.sub("", BYLINE_PREFIX.sub("", text)).strip()
+        if NAME.match(name):
+            return name
+    return None
+
+
+def parse_datetime(value: str | None) -> datetime | None:
+    """An ISO date or date-time as an aware UTC datetime (a bare date is taken as midnight UTC)."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def published_at(page_date: str | None, feed_published: str | None) -> datetime | None:
+    """The page's publication date, with the feed's time of day when both agree on the day."""
+    page, feed = parse_datetime(page_date), parse_datetime(feed_published)
+    if page is None or (feed is not None and feed.date() == page.date()):
+        return feed
+    return page
+
+
+def canonical_url(tree: HtmlElement, url: str, metadata_url: str | None) -> str:
+    """The page's declared canonical URL when it is on the same site and not just the home page, else the given URL."""
+    declared = [link.get("href") for link in tree.iterfind(".//head/link[@rel='canonical']")]
+    candidates = [href for href in (*declared, metadata_url) if href and href.strip()]
+    page = urlsplit(url)
+    for href in candidates:
+        absolute = urljoin(url, href.strip())
+        parts = urlsplit(absolute)
+        if parts.scheme not in ("http", "https") or _site(parts.hostname) != _site(page.hostname):
+            continue
+        # many sites point every page's canonical at their home page
+        if parts.path.strip("/") == "" and page.path.strip("/") != "":
+            continue
+        return canonicalize_url(absolute)
+    return canonicalize_url(url)
+
+
+def _site(host: str | None) -> str:
+    host = (host or "").lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def page_language(tree: HtmlElement) -> str | None:
+    """The primary language subtag the page declares, from <html lang> or a content-language meta tag."""
+    declared = tree.get("lang") or tree.get("xml:lang")
+    if not declared:
+        for meta in tree.iterfind(".//head/meta[@http-equiv]"):
+            if meta.get("http-equiv", "").lower() == "content-language":
+                declared = meta.get("content")
+                break
+    if not declared:
+        return None
+    primary = re.split(r"[-_,;\s]", declared.strip().lower())[0]
+    return primary if primary.isalpha() and 2 <= len(primary) <= 3 else None
+
+
+def is_listing(tree: HtmlElement, text: str) -> bool:
+    """An index page: the main text is mostly teasers, each a short block that starts with a link to another page."""
+    body = tree.find("body")
+    if body is None:
+        return False
+    items = _item_links(body)
+    if len(items) < LISTING_MIN_ITEMS:
+        return False
+    teasers = [" ".join(" ".join(_visible_text(block)).split()) for block in _item_blocks(body, items)]
+    teasers = [teaser for teaser in teasers if len(teaser.split()) <= LISTING_MAX_ITEM_WORDS]
+    if len(teasers) < LISTING_MIN_ITEMS:
+        return False
+    # the share of the main text found inside teaser blocks: near all of it on an index page
+    teaser_shingles = {shingle for teaser in teasers for shingle in _shingles(teaser)}
+    text_shingles = [shingle for line in text.split("\n") for shingle in _shingles(line)]
+    covered = sum(1 for shingle in text_shingles if shingle in teaser_shingles)
+    return covered >= LISTING_TEXT_COVERAGE * max(1, len(text_shingles))
+
+
+def _shingles(text: str) -> list[tuple[str, ...]]:
+    words = WORDS.findall(text.lower())
+    return [tuple(words[i : i + 4]) for i in range(max(1, len(words) - 3)) if words]
+
+
+def _leading_words(block: HtmlElement, count: int) -> list[str]:
+    """The first `count` visible words of an element, without reading the rest of it."""
+    words: list[str] = []
+    for element in block.iter():
+        if isinstance(element.tag, str) and element.tag not in INVISIBLE_TAGS and element.text:
+            words += element.text.split()
+        if element.tail and element is not block:
+            words += element.tail.split()
+        if len(words) >= count:
+            break
+    return words[:count]
+
+
+def _item_links(body: HtmlElement) -> list[HtmlElement]:
+    """Links of three words or more that open their block (a headline), one per target."""
+    by_target: dict[str, HtmlElement] = {}
+    for link in body.iter("a"):
+        href = (link.get("href") or "").strip()
+        words = link.text_content().split()
+        if len(words) < 3 or not href or href.startswith(("#", "javascript:", "mailto:")) or href in by_target:
+            continue
+        block = next((a for a in link.iterancestors() if a.tag in BLOCK_TAGS), None)
+        if block is None or block.tag == "body":
+            continue
+        if _leading_words(block, len(words)) == words:
+            by_target[href] = link
+    return list(by_target.values())
+
+
+def _item_blocks(body: HtmlElement, items: list[HtmlElement]) -> list[HtmlElement]:
+    """For each item link, its largest enclosing element that holds no other item link."""
+    # one walk up from each link counts the item links under every ancestor
+    counts: dict[HtmlElement, int] = {}
+    for link in items:
+        for parent in link.iterancestors():
+            counts[parent] = counts.get(parent, 0) + 1
+    blocks = []
+    for link in items:
+        block = link
+        for parent in link.iterancestors():
+            if parent is body or counts[parent] > 1:
+                break
+            block = parent
+        blocks.append(block)
+    return blocks
+
+
+def _visible_text(root: HtmlElement) -> list[str]:
+    chunks = []
+    for element in root.iter():
+        if isinstance(element.tag, str) and element.tag not in INVISIBLE_TAGS and element.text:
+            chunks.append(element.text)
+        if element.tail and element is not root:
+            chunks.append(element.tail)
+    return chunks
+
+
+def is_error_page(tree: HtmlElement, title: str | None) -> bool:
+    """A soft error page: its <title> or only heading says 404, not found, access denied and the like."""
+    title_element = tree.find(".//head/title")
+    headings = tree.findall(".//h1")
+    texts = [title, title_element.text_content() if title_element is not None else None]
+    if len(headings) == 1:
+        texts.append(headings[0].text_content())
+    return any(text and len(text) < 120 and ERROR_TITLE.search(text) for text in texts)
+
+
+def extract_page(
+    body: bytes,
+    url: str,
+    encoding: str | None = None,
+    feed_entry: dict | None = None,
+    min_chars: int = 250,
+) -> ExtractedArticle | Skipped:
+    """The article in a page, or Skipped with the reason; never raises on bad input."""
+    if not body or not looks_like_html(body):
+        return Skipped("not html")
+    try:
+        tree = load_html(decode_body(body, encoding))
+    except Exception as error:  # lxml rejects some documents outright
+        LOGGER.debug("unparsable page %s: %s", url, error)
+        tree = None
+    if tree is None:
+        return Skipped("not html")
+    try:
+        return _article_from_tree(tree, url, feed_entry or {}, min_chars)
+    except Exception as error:  # a page must never stop the extraction stage; the reason is kept with it
+        LOGGER.warning("extraction failed on %s: %r", url, error)
+        return Skipped(f"extraction failed ({type(error).__name__})")
+
+
+def _article_from_tree(tree: HtmlElement, url: str, entry: dict, min_chars: int) -> ExtractedArticle | Skipped:
+    metadata = page_metadata(tree, url)
+    if is_error_page(tree, metadata.title):
+        return Skipped("error page")
+    # the title the page declares, then the feed's, and only then trafilatura's guess from the headings
+    title = metadata.title or entry.get("title") or extract_title(tree) or None
+    text = clean_text(extract_main_text(tree, url), title)
+    if not text.strip():
+        return Skipped("no main text")
+    if len(text) < min_chars:
+        return Skipped(f"too short ({len(text)} chars)")
+    if is_listing(tree, text):
+        return Skipped("looks like a listing page")
+    return ExtractedArticle(
+        canonical_url=canonical_url(tree, url, metadata.url),
+        text=text,
+        title=title,
+        author=metadata.author or byline_author(tree) or entry.get("author") or None,
+        published_at=published_at(metadata.date, entry.get("published")),
+        site_name=metadata.sitename or None,
+        language=page_language(tree),
+        lead_image=_absolute_http(url, metadata.image),
+        summary=entry.get("summary") or metadata.description or None,
+    )
+
+
+def _absolute_http(base: str, href: str | None) -> str | None:
+    if not href:
+        return None
+    absolute = urljoin(base, href.strip())
+    return absolute if urlsplit(absolute).scheme in ("http", "https") else None

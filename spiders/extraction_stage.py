@@ -1,0 +1,89 @@
+"""The extract stage: every pending page through trafilatura in a process pool, results into the store."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from config.settings import Settings
+from spiders.extract import EXTRACTOR_VERSION, extract_page
+from store.articles import save_article
+from store.pages import StoredPage, load_pages, mark_all_for_reextraction, pending_page_ids, set_extract_state
+from store.records import ExtractedArticle, Skipped
+
+CHUNK = 256
+
+
+@dataclass
+class ExtractReport:
+    pages: int = 0
+    new_articles: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+
+    @property
+    def pages_per_second(self) -> float:
+        return self.pages / self.seconds if self.seconds else 0.0
+
+
+def _extract_one(job: tuple[bytes, str, str | None, dict | None, int]) -> ExtractedArticle | Skipped:
+    body, url, encoding, feed_entry, min_chars = job
+    try:
+        return extract_page(body, url, encoding=encoding, feed_entry=feed_entry, min_chars=min_chars)
+    except Exception as error:  # a bad page must never stop the stage
+        return Skipped(f"extraction failed: {type(error).__name__}: {error}")
+
+
+def _save(engine: Engine, page: StoredPage, result: ExtractedArticle | Skipped, report: ExtractReport) -> None:
+    report.pages += 1
+    if isinstance(result, Skipped):
+        state = "failed" if result.reason.startswith("extraction failed") else "skipped"
+        report.failed += state == "failed"
+        report.skipped += state == "skipped"
+        set_extract_state(engine, [(page.id, state, result.reason, None)])
+        return
+    _, is_new = save_article(
+        engine, result, page_id=page.id, source_id=page.source_id, page_url=page.url, extractor=EXTRACTOR_VERSION
+    )
+    report.new_articles += is_new
+    report.duplicates += not is_new
+
+
+def extract_pending(
+    engine: Engine,
+    settings: Settings,
+    *,
+    rerun: bool = False,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ExtractReport:
+    """Extract every page waiting for it (all stored pages with ``rerun``); idempotent and resumable."""
+    if rerun:
+        mark_all_for_reextraction(engine)
+    page_ids = pending_page_ids(engine)
+    report = ExtractReport()
+    started = time.monotonic()
+    workers = workers or settings.extract_workers or os.cpu_count() or 1
+    # spawn, not fork: the stage may run inside Prefect's worker threads, where forking is unsafe.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for start in range(0, len(page_ids), CHUNK):
+            chunk = load_pages(engine, page_ids[start : start + CHUNK])
+            jobs = [
+                (page.body, page.final_url or page.url, page.encoding, page.feed_entry, settings.min_article_chars)
+                for page in chunk
+            ]
+            for page, result in zip(chunk, pool.map(_extract_one, jobs, chunksize=8), strict=True):
+                _save(engine, page, result, report)
+            if progress:
+                progress(min(start + CHUNK, len(page_ids)), len(page_ids))
+    report.seconds = time.monotonic() - started
+    return report
