@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -194,4 +195,61 @@ article_sources = Table(
     Column("url", Text, nullable=False, comment="Where this source published it."),
     _when("seen_at", nullable=False),
     Index("ix_article_sources_source_id", "source_id"),
+)
+
+article_vectors = Table(
+    "article_vectors",
+    metadata,
+    Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("model", String(200), primary_key=True, comment="A change of model means new vectors, not mixed ones."),
+    Column("vector", LargeBinary, nullable=False, comment="float32, L2-normalised."),
+    _when("created_at", nullable=False),
+)
+
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("representative_id", ForeignKey("articles.id", ondelete="SET NULL")),
+    _when("first_published_at", nullable=False),
+    _when("updated_at", nullable=False),
+)
+
+article_groups = Table(
+    "article_groups",
+    metadata,
+    Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("story_id", ForeignKey("stories.id", ondelete="SET NULL"), index=True),
+    Column(
+        "duplicate_of",
+        ForeignKey("articles.id", ondelete="SET NULL"),
+        comment="The earliest copy, for a syndicated one.",
+    ),
+    _when("grouped_at", nullable=False),
+)
+
+topic_scores = Table(
+    "topic_scores",
+    metadata,
+    Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic_id", ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+    Column("score", Float, nullable=False, comment="What candidates are ranked by: relative, learned, fresh."),
+    Column("similarity", Float, nullable=False, comment="Cosine of article and topic, for explanations."),
+    Column("excluded", Boolean, nullable=False, default=False, comment="Ruled out by the topic's keyword rules."),
+    Column("reasons", JSON, nullable=False, default=list),
+    _when("scored_at", nullable=False),
+    Index("ix_topic_scores_topic_id_score", "topic_id", "score"),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("topic_id", ForeignKey("topics.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("value", Integer, nullable=False, comment="+1 approve or click, -1 reject."),
+    Column("kind", String(16), nullable=False, comment="approve, reject or click."),
+    Column("weight", Float, nullable=False, default=1.0),
+    Column("actor", String(200), comment="Who decided; NULL for members' clicks."),
+    _when("decided_at", nullable=False),
 )

@@ -1,0 +1,56 @@
+"""Article embeddings, stored per model so that a change of model re-embeds instead of mixing spaces."""
+
+from __future__ import annotations
+
+import numpy as np
+from sqlalchemy import Engine, select
+
+from store.db import dialect_insert, utcnow
+from store.schema import article_vectors, articles
+
+
+def articles_without_vector(engine: Engine, model: str, limit: int | None = None) -> list[tuple[int, str, str]]:
+    """(id, title, text) of the articles that have no vector from ``model`` yet, oldest first."""
+    with engine.connect() as connection:
+        has_vector = select(article_vectors.c.article_id).where(article_vectors.c.model == model)
+        query = (
+            select(articles.c.id, articles.c.title, articles.c.text)
+            .where(articles.c.id.not_in(has_vector))
+            .order_by(articles.c.id)
+        )
+        if limit:
+            query = query.limit(limit)
+        return [(row.id, row.title or "", row.text) for row in connection.execute(query)]
+
+
+def save_vectors(engine: Engine, model: str, article_ids: list[int], vectors: np.ndarray) -> None:
+    if not article_ids:
+        return
+    now = utcnow()
+    rows = [
+        {
+            "article_id": article_id,
+            "model": model,
+            "vector": np.asarray(vector, dtype=np.float32).tobytes(),
+            "created_at": now,
+        }
+        for article_id, vector in zip(article_ids, vectors, strict=True)
+    ]
+    with engine.begin() as connection:
+        for start in range(0, len(rows), 500):
+            connection.execute(
+                dialect_insert(connection, article_vectors).on_conflict_do_nothing(), rows[start : start + 500]
+            )
+
+
+def load_vectors(engine: Engine, model: str, article_ids: list[int]) -> dict[int, np.ndarray]:
+    """The stored vectors of these articles; articles without one are absent."""
+    found: dict[int, np.ndarray] = {}
+    with engine.connect() as connection:
+        for start in range(0, len(article_ids), 500):
+            query = select(article_vectors.c.article_id, article_vectors.c.vector).where(
+                article_vectors.c.model == model, article_vectors.c.article_id.in_(article_ids[start : start + 500])
+            )
+            for article_id, blob in connection.execute(query):
+                found[article_id] = np.frombuffer(blob, dtype=np.float32)
+    return found
