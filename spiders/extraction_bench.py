@@ -120,7 +120,7 @@ def _prediction_record(result: object) -> dict[str, str | None]:
 def run_extraction_bench(
     dataset_dir: Path,
     out: Path | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
     limit: int | None = None,
 ) -> dict:
     """Extract every page with Signpost and with bare trafilatura, in one process, and score both."""
@@ -143,7 +143,7 @@ def run_extraction_bench(
         bare_ms.append((time.perf_counter() - started) * 1000)
         bare[key] = text or ""
         if progress is not None:
-            progress(done)
+            progress(done, len(truth))
     truths = {key: record.get("articleBody") or "" for key, record in truth.items()}
     signpost_scores = score_predictions(truths, {key: record["articleBody"] or "" for key, record in signpost.items()})
     bare_scores = score_predictions(truths, bare)

@@ -221,10 +221,10 @@ def dev_set() -> Path:
 
 
 def test_bench_on_a_subset(dev_set: Path, tmp_path: Path) -> None:
-    seen: list[int] = []
+    seen: list[tuple[int, int]] = []
     out = tmp_path / "predictions.json"
-    result = run_extraction_bench(dev_set, out=out, progress=seen.append, limit=25)
-    assert result["pages"] == 25 and seen[-1] == 25
+    result = run_extraction_bench(dev_set, out=out, progress=lambda done, total: seen.append((done, total)), limit=25)
+    assert result["pages"] == 25 and seen[-1] == (25, 25)
     for name in ("signpost", "trafilatura"):
         figures = result[name]
         for key in ("f1", "precision", "recall", "word_f1"):
