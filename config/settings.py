@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     extract_workers: int = Field(0, description="Extraction processes; 0 means one per CPU core.")
     min_article_chars: int = Field(250, description="Extracted text shorter than this is not an article.")
 
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="sentence-transformers model: the shipped all-MiniLM-L6-v2, or a local model folder.",
+    )
+    embedding_batch_size: int = Field(64, description="Texts embedded at once.")
+
     @cached_property
     def store_url(self) -> str:
         """The database URL in use: the setting, or SQLite in var_dir."""
