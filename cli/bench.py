@@ -29,3 +29,23 @@ def extraction(
         typer.echo(json.dumps(result))
     else:
         console.print(format_extraction_table(result))
+
+
+@app.command("pipeline")
+def pipeline(
+    sites: Annotated[int, typer.Option(help="Sites in the fixture web.")] = 50,
+    articles_per_site: Annotated[int, typer.Option(help="Articles each site publishes.")] = 40,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+) -> None:
+    """The whole week on the fixture web, run twice: time and throughput per stage, peak memory, re-run cost."""
+    from cli.demo import demo_corpora
+    from flows.pipeline_bench import format_pipeline_table, run_pipeline_bench
+
+    with progress_bar("pipeline") as update:
+        result = run_pipeline_bench(
+            demo_corpora(), sites, articles_per_site, progress=lambda stage, done, total: update(done, total)
+        )
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        console.print(format_pipeline_table(result))

@@ -1,0 +1,25 @@
+"""`signpost bench pipeline` on a tiny fixture web: every stage measured, the second run nearly free."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import shared_data
+from flows.pipeline_bench import format_pipeline_table, run_pipeline_bench
+
+pytestmark = pytest.mark.slow
+
+
+def test_pipeline_bench_reports_both_runs():
+    seen: list[str] = []
+    result = run_pipeline_bench(
+        [shared_data("sector-seeds")], sites=2, articles_per_site=3, progress=lambda stage, *_: seen.append(stage)
+    )
+    assert result["articles_stored"] == result["true_articles"] == 6
+    first, second = result["first_run"], result["second_run"]
+    assert first["stages"]["crawl"]["pages"] == 6 and first["stages"]["extract"]["pages"] == 6
+    assert second["stages"]["crawl"]["pages"] == 0 and second["http_requests"] < first["http_requests"]
+    assert {"crawl", "extract"} <= set(seen)
+    assert result["peak_memory_mib"]["this_process"] > 0
+    table = format_pipeline_table(result)
+    assert "of the first run" in table and "extract" in table
