@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -52,6 +53,30 @@ class Settings(BaseSettings):
         description="sentence-transformers model: the shipped all-MiniLM-L6-v2, or a local model folder.",
     )
     embedding_batch_size: int = Field(64, description="Texts embedded at once.")
+
+    # Digests and their delivery.
+    public_url: str = Field(
+        "http://localhost:8000", description="Where the web app is reached; links in emails start with it."
+    )
+    secret_key: SecretStr | None = Field(
+        None, description="Signs unsubscribe and preferences links; required to render emails. Keep it secret."
+    )
+    mail_from: str = Field(
+        "Signpost <signpost@localhost>", description="From address of digests; also receives mailto unsubscribes."
+    )
+    smtp_host: str = Field("localhost", description="SMTP server digests are handed to.")
+    smtp_port: int = Field(587, description="Port of the SMTP server.")
+    smtp_security: Literal["none", "starttls", "ssl"] = Field(
+        "starttls", description="none, starttls (upgrade a plain connection) or ssl (TLS from the start, port 465)."
+    )
+    smtp_username: str | None = Field(None, description="SMTP login; no login when unset.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_timeout: float = Field(30.0, description="Seconds before an SMTP command is abandoned.")
+    smtp_rate_limit: float = Field(0.0, description="Emails a second handed to the SMTP server; 0 means no limit.")
+    smtp_connections: int = Field(1, description="SMTP connections used at once by one send.")
+    delivery_lease_seconds: int = Field(
+        300, description="An outbox row left in sending this long (its sender died) is sent again."
+    )
 
     @cached_property
     def store_url(self) -> str:

@@ -253,3 +253,102 @@ decisions = Table(
     Column("actor", String(200), comment="Who decided; NULL for members' clicks."),
     _when("decided_at", nullable=False),
 )
+
+# Digests, members and delivery (migration 0003).
+
+digests = Table(
+    "digests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("community_id", ForeignKey("communities.id", ondelete="CASCADE"), nullable=False),
+    _when("period_start", nullable=False),
+    _when("period_end", nullable=False),
+    Column("status", String(16), nullable=False, default="draft", comment="draft, approved or sent."),
+    Column("approved_by", String(200)),
+    _when("approved_at"),
+    _when("scheduled_for", comment="When delivery may start; NULL means as soon as it is approved."),
+    _when("created_at", nullable=False),
+    _when("updated_at", nullable=False),
+    UniqueConstraint("community_id", "period_start"),
+)
+
+digest_items = Table(
+    "digest_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("digest_id", ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
+    Column("topic_id", ForeignKey("topics.id", ondelete="CASCADE"), nullable=False),
+    Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("story_id", Integer, comment="The story the article belongs to, so a section never repeats one."),
+    Column("position", Integer, nullable=False, default=0),
+    Column("title", Text, nullable=False),
+    Column("blurb", Text, nullable=False, default=""),
+    Column("url", Text, nullable=False),
+    Column("source_name", String(200), nullable=False, default=""),
+    Column("edited", Boolean, nullable=False, default=False, comment="A curator changed title or blurb: keep them."),
+    Column("state", String(16), nullable=False, default="proposed", comment="proposed, approved or rejected."),
+    Column("also_covered_by", JSON, nullable=False, default=list, comment="[{source, url}] of the same story."),
+    Column("score", Float, nullable=False, default=0.0),
+    Column("reasons", JSON, nullable=False, default=list),
+    UniqueConstraint("digest_id", "topic_id", "article_id"),
+)
+
+digest_events = Table(
+    "digest_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("digest_id", ForeignKey("digests.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("actor", String(200), comment="Who did it; NULL for Signpost itself."),
+    Column("action", String(32), nullable=False),
+    Column("detail", JSON, nullable=False, default=dict),
+    _when("created_at", nullable=False),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True, comment="Lowercased."),
+    Column("name", String(200), nullable=False, default=""),
+    _when("created_at", nullable=False),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("member_id", ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("community_id", ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True),
+    Column("status", String(16), nullable=False, default="pending", comment="pending, confirmed or unsubscribed."),
+    _when("created_at", nullable=False),
+    _when("confirmed_at"),
+    _when("unsubscribed_at"),
+    Index("ix_memberships_community_id_status", "community_id", "status"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("member_id", ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic_id", ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_subscriptions_topic_id", "topic_id"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("digest_id", ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
+    Column("member_id", ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("channel", String(16), nullable=False, default="email"),
+    Column("topic_ids", JSON, nullable=False, comment="The member's topics when the row was made: retries match."),
+    Column("message_id", String(255), nullable=False, comment="Derived from the row, the same on every attempt."),
+    Column("state", String(16), nullable=False, default="pending", comment="pending, sending, sent or failed."),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("claim", String(64), comment="Which sender run holds a row in sending."),
+    _when("claimed_at"),
+    _when("sent_at"),
+    _when("created_at", nullable=False),
+    UniqueConstraint("digest_id", "member_id", "channel"),
+    Index("ix_outbox_digest_id_state", "digest_id", "state"),
+)

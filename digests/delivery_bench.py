@@ -1,0 +1,263 @@
+"""``signpost bench delivery``: a digest for N members rendered and handed to a local SMTP server, timed."""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+import socket
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from config.settings import Settings
+from digests.compose import compose_draft
+from digests.delivery import queue_digest, send_digest
+from digests.render import DigestRenderer, MailSettings, Recipient, load_content
+from store.articles import save_article
+from store.candidates import DraftCandidate
+from store.communities import Community, get_community, save_community
+from store.db import open_store
+from store.digests import approve_digest, save_draft
+from store.members import MemberImport, import_members
+from store.outbox import outbox_counts, outbox_rows
+from store.pages import load_pages, pending_page_ids, save_pages
+from store.records import ExtractedArticle, FetchedPage
+from store.sources import save_source
+
+BENCH_TOPICS = ("recruitment", "wellbeing", "fundraising", "digital", "safeguarding", "governance", "learning")
+WORD_LIST = (
+    "volunteers charity learning community trustees grant network practice managers training induction wellbeing "
+    "donors impact evidence partnership toolkit mentoring retention inclusion outcomes funding strategy peer"
+)
+WORDS = WORD_LIST.split()
+
+
+def store_articles(engine: Engine, source_name: str, site: str, articles: Sequence[ExtractedArticle]) -> list[int]:
+    """Put articles in the store as the extract stage would, credited to one source; returns their ids."""
+    source_id = save_source(engine, url=f"{site}/feed", site_url=f"{site}/", name=source_name, kind="feed")
+    now = datetime.now(UTC)
+    save_pages(
+        engine,
+        [
+            FetchedPage(url=article.canonical_url, source_id=source_id, status=200, fetched_at=now, body=b"-")
+            for article in articles
+        ],
+    )
+    page_ids = {page.url: page.id for page in load_pages(engine, pending_page_ids(engine))}
+    return [
+        save_article(
+            engine,
+            article,
+            page_id=page_ids[article.canonical_url],
+            source_id=source_id,
+            page_url=article.canonical_url,
+            extractor="bench",
+        )[0]
+        for article in articles
+    ]
+
+
+def approved_digest(
+    engine: Engine,
+    community: Community,
+    candidates: Mapping[int, Sequence[DraftCandidate]],
+    period_start: datetime,
+    actor: str = "curator@example.org",
+) -> int:
+    """Compose, save and approve a digest from ready candidates (the ranking is not what is measured here)."""
+    items = compose_draft(community.topics, candidates, per_topic=community.items_per_topic)
+    digest_id = save_draft(engine, community.id, period_start, period_start + timedelta(days=7), items, actor=actor)
+    approve_digest(engine, digest_id, actor)
+    return digest_id
+
+
+def synthetic_article(rng: random.Random, number: int, topic: str) -> ExtractedArticle:
+    sentences = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(9, 18))).capitalize() + "." for _ in range(8)]
+    return ExtractedArticle(
+        canonical_url=f"https://news{number % 5}.example.org/{topic}/{number}",
+        title=f"{topic.capitalize()} in practice, part {number}",
+        text="\n".join(" ".join(sentences[start : start + 2]) for start in range(0, 8, 2)),
+        published_at=datetime(2026, 3, 2, tzinfo=UTC),
+    )
+
+
+def build_bench_store(engine: Engine, members: int, topics: int, items_per_topic: int, seed: int) -> int:
+    """A community, a digest with ``items_per_topic`` items in each topic, and members following 1-3 topics."""
+    rng = random.Random(seed)
+    slugs = BENCH_TOPICS[:topics]
+    save_community(
+        engine,
+        slug="bench",
+        name="Volunteer managers network",
+        items_per_topic=items_per_topic,
+        topic_list=[{"slug": slug, "name": slug.capitalize()} for slug in slugs],
+    )
+    community = get_community(engine, "bench")
+    articles = [synthetic_article(rng, number, slugs[number % topics]) for number in range(topics * items_per_topic)]
+    ids = store_articles(engine, "Sector News", "https://news.example.org", articles)
+    candidates: dict[int, list[DraftCandidate]] = {}
+    for number, (article, article_id) in enumerate(zip(articles, ids, strict=True)):
+        topic = community.topics[number % topics]
+        candidates.setdefault(topic.id, []).append(
+            DraftCandidate(
+                article_id,
+                article.title,
+                article.text,
+                article.canonical_url,
+                "Sector News",
+                article.published_at,
+                None,
+                1.0 - number / 1000,
+            )
+        )
+    digest_id = approved_digest(engine, community, candidates, datetime(2026, 3, 2, tzinfo=UTC))
+    topic_ids = [topic.id for topic in community.topics]
+    rows = [
+        MemberImport(f"member{number}@example.net", f"Member {number}", rng.sample(topic_ids, rng.randint(1, 3)))
+        for number in range(members)
+    ]
+    import_members(engine, community.id, rows, confirmed=True)
+    return digest_id
+
+
+def _serve_sink(pipe) -> None:
+    """Child process: an aiosmtpd server on loopback that counts what it accepts and reports on request."""
+    from aiosmtpd.controller import Controller
+
+    class Sink:
+        def __init__(self) -> None:
+            self.messages = 0
+            self.message_ids: set[str] = set()
+            self.bytes = 0
+
+        async def handle_DATA(self, server, session, envelope) -> str:
+            content = envelope.content
+            start = content.find(b"Message-ID: ")
+            self.message_ids.add(content[start : content.find(b"\r\n", start)].decode() if start >= 0 else "")
+            self.messages += 1
+            self.bytes += len(content)
+            return "250 OK"
+
+    sink = Sink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port, data_size_limit=10_000_000)
+    controller.start()
+    pipe.send(port)
+    pipe.recv()
+    controller.stop()
+    pipe.send({"messages": sink.messages, "distinct_message_ids": len(sink.message_ids), "bytes": sink.bytes})
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_delivery_bench(
+    members: int = 10000,
+    *,
+    topics: int = 6,
+    items_per_topic: int = 5,
+    connections: int = 1,
+    store_url: str | None = None,
+    seed: int = 7,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Render and send a digest to ``members`` members through a local aiosmtpd server; emails/s of each part."""
+    with tempfile.TemporaryDirectory(prefix="signpost-bench-") as folder:
+        url = store_url or f"sqlite:///{Path(folder) / 'bench.db'}"
+        engine = open_store(url)
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe()
+        sink = context.Process(target=_serve_sink, args=(child,), daemon=True)
+        sink.start()
+        try:
+            port = parent.recv()
+            started = time.perf_counter()
+            digest_id = build_bench_store(engine, members, topics, items_per_topic, seed)
+            setup_seconds = time.perf_counter() - started
+            settings = Settings(
+                var_dir=Path(folder),
+                database_url=url,
+                secret_key="bench-secret",
+                mail_from="Volunteer managers network <digest@bench.example.org>",
+                smtp_host="127.0.0.1",
+                smtp_port=port,
+                smtp_security="none",
+                smtp_connections=connections,
+            )
+            started = time.perf_counter()
+            queued = queue_digest(engine, settings, digest_id)
+            queue_seconds = time.perf_counter() - started
+            render_seconds, combinations, average_bytes = _time_rendering(engine, settings, digest_id)
+            report = send_digest(engine, settings, digest_id, progress=progress)
+            parent.send("report")
+            received = parent.recv()
+        finally:
+            sink.join(timeout=10)
+            if sink.is_alive():
+                sink.kill()
+        counts = outbox_counts(engine, digest_id)
+        engine.dispose()
+    return {
+        "members": members,
+        "topics": topics,
+        "items_per_topic": items_per_topic,
+        "connections": connections,
+        "database": url.split(":", 1)[0],
+        "emails": queued,
+        "topic_combinations": combinations,
+        "average_email_bytes": average_bytes,
+        "setup_seconds": round(setup_seconds, 2),
+        "queue_seconds": round(queue_seconds, 2),
+        "render_seconds": round(render_seconds, 2),
+        "render_emails_per_second": round(queued / render_seconds, 1) if render_seconds else None,
+        "send_seconds": round(report.seconds, 2),
+        "send_emails_per_second": round(report.sent / report.seconds, 1) if report.seconds else None,
+        "sent": counts["sent"],
+        "failed": counts["failed"],
+        "received": received["messages"],
+        "distinct_message_ids": received["distinct_message_ids"],
+        "projected_80000_seconds": round(80000 * (queue_seconds / queued + report.seconds / max(report.sent, 1)), 1),
+    }
+
+
+def _time_rendering(engine: Engine, settings: Settings, digest_id: int) -> tuple[float, int, int]:
+    """Seconds to render every queued email alone (no SMTP, no marks), the topic combinations, mean bytes."""
+    renderer = DigestRenderer(load_content(engine, digest_id), MailSettings.from_settings(settings))
+    rows = outbox_rows(engine, digest_id)
+    names = {row["member_id"]: row["email"].split("@")[0] for row in rows}
+    started = time.perf_counter()
+    total_bytes = 0
+    for row in rows:
+        recipient = Recipient(
+            row["member_id"],
+            row["email"],
+            names[row["member_id"]],
+            frozenset(row["topic_ids"]),
+            row["message_id"],
+            row["created_at"],
+        )
+        total_bytes += len(renderer.render_bytes(recipient) or b"")
+    seconds = time.perf_counter() - started
+    return seconds, renderer.combinations, total_bytes // max(len(rows), 1)
+
+
+def format_delivery_table(result: dict) -> str:
+    lines = [
+        f"members {result['members']}, emails {result['emails']} ({result['topic_combinations']} topic combinations, "
+        f"{result['average_email_bytes']} bytes each), {result['connections']} SMTP connection(s), "
+        f"{result['database']}",
+        f"{'stage':<10} {'seconds':>8} {'emails/s':>10}",
+        f"{'queue':<10} {result['queue_seconds']:>8} {'':>10}",
+        f"{'render':<10} {result['render_seconds']:>8} {result['render_emails_per_second']:>10}",
+        f"{'send':<10} {result['send_seconds']:>8} {result['send_emails_per_second']:>10}",
+        f"received by the SMTP server: {result['received']} ({result['distinct_message_ids']} distinct Message-IDs); "
+        f"80,000 projected: {result['projected_80000_seconds']} s",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,266 @@
+"""A member's digest email: plain text and HTML (CSS inlined), only their topics, with one-click unsubscribe."""
+
+from __future__ import annotations
+
+import html
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import css_inline
+import nh3
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import Engine
+
+from config.settings import Settings
+from digests import mime, tokens
+from store.communities import list_communities
+from store.digests import DigestItem, get_digest, load_items
+
+TEMPLATES = Path(__file__).with_name("templates")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+environment = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+inliner = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
+
+
+@dataclass(frozen=True)
+class Section:
+    topic_id: int
+    slug: str
+    name: str
+    items: tuple[DigestItem, ...]
+
+
+@dataclass(frozen=True)
+class DigestContent:
+    """What a digest says, for every member: the community and its sections of approved items, in order."""
+
+    digest_id: int
+    community_id: int
+    community_slug: str
+    community_name: str
+    period_start: datetime
+    period_end: datetime
+    sections: tuple[Section, ...]
+
+
+@dataclass(frozen=True)
+class Recipient:
+    member_id: int
+    email: str
+    name: str
+    topic_ids: frozenset[int]
+    message_id: str
+    date: datetime
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    public_url: str
+    mail_from: str
+    secret_key: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MailSettings:
+        secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
+        return cls(settings.public_url, settings.mail_from, secret)
+
+
+def load_content(engine: Engine, digest_id: int, states: tuple[str, ...] = ("approved",)) -> DigestContent:
+    """A digest's content from the store; ``states=("proposed", "approved")`` previews a draft."""
+    digest = get_digest(engine, digest_id)
+    community = next(c for c in list_communities(engine) if c.id == digest.community_id)
+    items = load_items(engine, digest_id, states)
+    sections = []
+    for topic in community.topics:
+        section_items = tuple(item for item in items if item.topic_id == topic.id)
+        if section_items:
+            sections.append(Section(topic.id, topic.slug, topic.name, section_items))
+    return DigestContent(
+        digest.id,
+        community.id,
+        community.slug,
+        community.name,
+        digest.period_start,
+        digest.period_end,
+        tuple(sections),
+    )
+
+
+def plain_text(value: str | None) -> str:
+    """Untrusted text with every tag, script and entity trick removed: what is left is shown as text."""
+    text = value or ""
+    # Loop: "&lt;script&gt;" unescapes into markup, which the next round removes.
+    for _ in range(3):
+        cleaned = html.unescape(nh3.clean(text, tags=set()))
+        if cleaned == text:
+            break
+        text = cleaned
+    return " ".join(CONTROL.sub(" ", text).split())
+
+
+def safe_url(value: str | None) -> str | None:
+    """The URL if it is plain http(s) to a host, else None (javascript:, data: and the like never get a link)."""
+    url = (value or "").strip()
+    if CONTROL.search(url) or " " in url:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+def _clean_item(item: DigestItem) -> dict:
+    also = []
+    for entry in item.also_covered_by:
+        url = safe_url(entry.url)
+        if url:
+            also.append({"source": plain_text(entry.source) or urlsplit(url).netloc, "url": url})
+    url = safe_url(item.url)
+    return {
+        "title": plain_text(item.title) or (url or "Untitled"),
+        "url": url,
+        "source": plain_text(item.source_name),
+        "blurb": plain_text(item.blurb),
+        "also": also,
+    }
+
+
+def period_label(start: datetime, end: datetime) -> str:
+    return f"Week of {start.day} {start:%B %Y}"
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+class DigestRenderer:
+    """Renders one digest for many members.
+
+    Everyone who follows the same topics gets the same sections, so the templates run and the CSS is inlined
+    once per combination of topics; the member's name and signed links are filled in afterwards through
+    placeholders carrying a random nonce, which scraped text cannot forge.
+    """
+
+    def __init__(self, content: DigestContent, mail: MailSettings) -> None:
+        self.content = content
+        self.mail = mail
+        self.sections = [
+            (
+                section,
+                {
+                    "slug": section.slug,
+                    "name": plain_text(section.name),
+                    "entries": list(map(_clean_item, section.items)),
+                },
+            )
+            for section in content.sections
+        ]
+        self.subject = f"{plain_text(content.community_name)}: {period_label(content.period_start, content.period_end)}"
+        self.from_address = parseaddr(mail.mail_from)[1]
+        self.domain = self.from_address.rpartition("@")[2] or "localhost"
+        self.list_id = f"{plain_text(content.community_name)} <{content.community_slug}.{self.domain}>"
+        nonce = secrets.token_hex(8)
+        self.placeholders = {key: f"@@{nonce}-{key}@@" for key in ("name", "unsubscribe", "preferences")}
+        self._cache: dict[frozenset[int], tuple[str, str] | None] = {}
+        self.css = (TEMPLATES / "digest.css").read_text()
+        self.shared_headers = mime.shared_headers(
+            [
+                ("From", mail.mail_from),
+                ("Subject", self.subject),
+                ("List-Id", self.list_id),
+                # RFC 8058: a POST to the https link unsubscribes without any page in between.
+                ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            ]
+        )
+
+    @property
+    def combinations(self) -> int:
+        """Topic combinations rendered so far."""
+        return len(self._cache)
+
+    def bodies(self, topic_ids: frozenset[int]) -> tuple[str, str] | None:
+        """(text, html) with placeholders for the member's topics, or None when none of them has items."""
+        if topic_ids not in self._cache:
+            self._cache[topic_ids] = self._render_bodies(topic_ids)
+        return self._cache[topic_ids]
+
+    def _render_bodies(self, topic_ids: frozenset[int]) -> tuple[str, str] | None:
+        chosen = [cleaned for section, cleaned in self.sections if section.topic_id in topic_ids]
+        if not chosen:
+            return None
+        context = {
+            "subject": self.subject,
+            "community_name": plain_text(self.content.community_name),
+            "period_label": period_label(self.content.period_start, self.content.period_end),
+            "topic_names": _names([section["name"] for section in chosen]),
+            "preheader": "; ".join(item["title"] for section in chosen for item in section["entries"][:1])[:140],
+            "sections": chosen,
+            "css": self.css,
+            "greeting_name": self.placeholders["name"],
+            "unsubscribe_url": self.placeholders["unsubscribe"],
+            "preferences_url": self.placeholders["preferences"],
+        }
+        text = environment.get_template("digest.txt.j2").render(context)
+        page = inliner.inline(environment.get_template("digest.html.j2").render(context))
+        return text, page
+
+    def render_bytes(self, recipient: Recipient) -> bytes | None:
+        """The member's email, ready for SMTP, or None when none of the topics they follow has items."""
+        bodies = self.bodies(recipient.topic_ids)
+        if bodies is None:
+            return None
+        text, page = bodies
+        secret, public_url = self.mail.secret_key, self.mail.public_url
+        community_id = self.content.community_id
+        unsubscribe_token = tokens.make_token(secret, tokens.UNSUBSCRIBE, recipient.member_id, community_id)
+        preferences_token = tokens.make_token(secret, tokens.PREFERENCES, recipient.member_id, community_id)
+        unsubscribe = tokens.unsubscribe_url(public_url, unsubscribe_token)
+        preferences = tokens.preferences_url(public_url, preferences_token)
+        name = plain_text(recipient.name)
+        for placeholder, as_text, as_html in (
+            (self.placeholders["name"], f" {name}" if name else "", f" {html.escape(name)}" if name else ""),
+            (self.placeholders["unsubscribe"], unsubscribe, unsubscribe),
+            (self.placeholders["preferences"], preferences, preferences),
+        ):
+            text = text.replace(placeholder, as_text)
+            page = page.replace(placeholder, as_html)
+        mailto = f"mailto:{self.from_address}?subject={quote('unsubscribe ' + unsubscribe_token)}"
+        own_headers = [
+            ("To", mime.address(name, recipient.email)),
+            ("Date", format_datetime(recipient.date)),
+            ("Message-ID", recipient.message_id),
+            # Folded after the comma: both links together pass the 78-character line length.
+            ("List-Unsubscribe", f"<{unsubscribe}>,\r\n <{mailto}>"),
+        ]
+        return mime.alternative_message(self.shared_headers, own_headers, text, page, recipient.message_id)
+
+    def render(self, recipient: Recipient) -> EmailMessage | None:
+        """The member's email parsed back into an EmailMessage, for previews and checks."""
+        raw = self.render_bytes(recipient)
+        return None if raw is None else message_from_bytes(raw, policy=default)
+
+
+def message_id_for(digest_id: int, member_id: int, channel: str, mail_from: str) -> str:
+    """The Message-ID of an outbox row: every attempt at the same row sends the same message."""
+    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "localhost"
+    return f"<digest-{digest_id}.member-{member_id}.{channel}@{domain}>"
+
+
+def envelope_sender(mail_from: str) -> str:
+    return parseaddr(mail_from)[1]

@@ -1,0 +1,130 @@
+"""What a draft is made from: each topic's best-scored articles of a period, with their story and sources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine, func, select
+
+from store.digests import CoveredBy
+from store.schema import article_groups, article_sources, articles, sources, topic_scores, topics
+
+
+@dataclass(frozen=True)
+class DraftCandidate:
+    """An article ranked for a topic, with what a digest item needs to be written."""
+
+    article_id: int
+    title: str
+    text: str
+    url: str
+    source: str
+    published_at: datetime | None
+    story_id: int | None
+    score: float
+    reasons: list = field(default_factory=list)
+    # Where else the same story ran (other sources, other articles of the story), for "also covered by".
+    other_sources: tuple[CoveredBy, ...] = ()
+
+
+def draft_candidates(
+    engine: Engine, community_id: int, since: datetime, until: datetime, pool_per_topic: int = 30
+) -> dict[int, list[DraftCandidate]]:
+    """The ``pool_per_topic`` best-scored articles of each of the community's topics published in [since, until)."""
+    when = func.coalesce(articles.c.published_at, articles.c.first_seen_at)
+    rank = (
+        func.row_number()
+        .over(partition_by=topic_scores.c.topic_id, order_by=(topic_scores.c.score.desc(), articles.c.id))
+        .label("rank")
+    )
+    ranked = (
+        select(
+            topic_scores.c.topic_id,
+            topic_scores.c.score,
+            topic_scores.c.reasons,
+            articles.c.id.label("article_id"),
+            articles.c.title,
+            articles.c.text,
+            articles.c.canonical_url,
+            articles.c.site_name,
+            articles.c.published_at,
+            article_groups.c.story_id,
+            rank,
+        )
+        .join(articles, articles.c.id == topic_scores.c.article_id)
+        .join(topics, topics.c.id == topic_scores.c.topic_id)
+        .outerjoin(article_groups, article_groups.c.article_id == articles.c.id)
+        .where(
+            topics.c.community_id == community_id,
+            topic_scores.c.excluded.is_(False),
+            when >= since,
+            when < until,
+            # A syndicated copy is covered by its original; it only shows up under "also covered by".
+            article_groups.c.duplicate_of.is_(None),
+        )
+        .subquery()
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(ranked).where(ranked.c.rank <= pool_per_topic).order_by(ranked.c.topic_id, ranked.c.rank)
+        ).all()
+        article_ids = sorted({row.article_id for row in rows})
+        story_ids = sorted({row.story_id for row in rows if row.story_id is not None})
+        carried = _carried_by(connection, article_ids)
+        story_coverage = _story_coverage(connection, story_ids)
+    found: dict[int, list[DraftCandidate]] = {}
+    for row in rows:
+        own = carried.get(row.article_id) or [CoveredBy(row.site_name or "", row.canonical_url)]
+        primary = own[0]
+        coverage = [*own[1:], *story_coverage.get(row.story_id, [])]
+        others: dict[str, CoveredBy] = {}
+        for entry in coverage:
+            if entry.source and entry.source != primary.source and entry.source not in others:
+                others[entry.source] = entry
+        found.setdefault(row.topic_id, []).append(
+            DraftCandidate(
+                article_id=row.article_id,
+                title=row.title or "",
+                text=row.text,
+                url=primary.url or row.canonical_url,
+                source=primary.source,
+                published_at=row.published_at,
+                story_id=row.story_id,
+                score=row.score,
+                reasons=list(row.reasons or []),
+                other_sources=tuple(others.values()),
+            )
+        )
+    return found
+
+
+def _carried_by(connection, article_ids: list[int]) -> dict[int, list[CoveredBy]]:
+    """Each article's sources with the URL each published it under, by source name."""
+    carried: dict[int, list[CoveredBy]] = {}
+    for start in range(0, len(article_ids), 500):
+        query = (
+            select(article_sources.c.article_id, sources.c.name, article_sources.c.url)
+            .join(sources, sources.c.id == article_sources.c.source_id)
+            .where(article_sources.c.article_id.in_(article_ids[start : start + 500]))
+            .order_by(article_sources.c.article_id, sources.c.name)
+        )
+        for article_id, name, url in connection.execute(query):
+            carried.setdefault(article_id, []).append(CoveredBy(name, url))
+    return carried
+
+
+def _story_coverage(connection, story_ids: list[int]) -> dict[int, list[CoveredBy]]:
+    """Every (source, url) that carried any article of each story."""
+    coverage: dict[int, list[CoveredBy]] = {}
+    for start in range(0, len(story_ids), 500):
+        query = (
+            select(article_groups.c.story_id, sources.c.name, article_sources.c.url)
+            .join(article_sources, article_sources.c.article_id == article_groups.c.article_id)
+            .join(sources, sources.c.id == article_sources.c.source_id)
+            .where(article_groups.c.story_id.in_(story_ids[start : start + 500]))
+            .order_by(article_groups.c.story_id, article_sources.c.seen_at, sources.c.name)
+        )
+        for story_id, name, url in connection.execute(query):
+            coverage.setdefault(story_id, []).append(CoveredBy(name, url))
+    return coverage

@@ -1,0 +1,333 @@
+"""Digests and their items: drafts saved idempotently, curators' decisions, approval, and the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, delete, func, select, update
+
+from store.db import dialect_insert, utcnow
+from store.schema import digest_events, digest_items, digests
+
+ITEM_STATES = ("proposed", "approved", "rejected")
+
+
+class DigestLockedError(RuntimeError):
+    """The digest is approved or sent: its items can no longer change."""
+
+
+@dataclass(frozen=True)
+class CoveredBy:
+    """Another source that carried the same story."""
+
+    source: str
+    url: str
+
+
+@dataclass(frozen=True)
+class DraftItem:
+    """One proposed item of a draft, as composing produces it."""
+
+    topic_id: int
+    article_id: int
+    story_id: int | None
+    position: int
+    title: str
+    blurb: str
+    url: str
+    source_name: str
+    score: float
+    reasons: list = field(default_factory=list)
+    also_covered_by: tuple[CoveredBy, ...] = ()
+
+
+@dataclass(frozen=True)
+class DigestItem(DraftItem):
+    """An item as stored, with the curator's decision."""
+
+    id: int = 0
+    state: str = "proposed"
+    edited: bool = False
+
+
+@dataclass(frozen=True)
+class Digest:
+    id: int
+    community_id: int
+    period_start: datetime
+    period_end: datetime
+    status: str
+    approved_by: str | None
+    approved_at: datetime | None
+    scheduled_for: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def _digest(row) -> Digest:
+    return Digest(
+        row.id,
+        row.community_id,
+        row.period_start,
+        row.period_end,
+        row.status,
+        row.approved_by,
+        row.approved_at,
+        row.scheduled_for,
+        row.created_at,
+        row.updated_at,
+    )
+
+
+def _item(row) -> DigestItem:
+    return DigestItem(
+        topic_id=row.topic_id,
+        article_id=row.article_id,
+        story_id=row.story_id,
+        position=row.position,
+        title=row.title,
+        blurb=row.blurb,
+        url=row.url,
+        source_name=row.source_name,
+        score=row.score,
+        reasons=list(row.reasons or []),
+        also_covered_by=tuple(CoveredBy(entry["source"], entry["url"]) for entry in row.also_covered_by or []),
+        id=row.id,
+        state=row.state,
+        edited=row.edited,
+    )
+
+
+def _covered_json(item: DraftItem) -> list[dict]:
+    return [{"source": entry.source, "url": entry.url} for entry in item.also_covered_by]
+
+
+def record_event(connection: Connection, digest_id: int, action: str, actor: str | None, **detail: object) -> None:
+    connection.execute(
+        digest_events.insert().values(
+            digest_id=digest_id, actor=actor, action=action, detail=detail, created_at=utcnow()
+        )
+    )
+
+
+def find_digest(engine: Engine, community_id: int, period_start: datetime) -> Digest | None:
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(digests).where(digests.c.community_id == community_id, digests.c.period_start == period_start)
+        ).first()
+    return _digest(row) if row else None
+
+
+def get_digest(engine: Engine, digest_id: int) -> Digest:
+    with engine.connect() as connection:
+        row = connection.execute(select(digests).where(digests.c.id == digest_id)).first()
+    if row is None:
+        raise LookupError(f"no digest {digest_id}")
+    return _digest(row)
+
+
+def list_digests(engine: Engine, community_id: int) -> list[Digest]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(digests).where(digests.c.community_id == community_id).order_by(digests.c.period_start.desc())
+        ).all()
+    return [_digest(row) for row in rows]
+
+
+def load_items(engine: Engine, digest_id: int, states: tuple[str, ...] = ITEM_STATES) -> list[DigestItem]:
+    """A digest's items in section order: by topic, then position."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(digest_items)
+            .where(digest_items.c.digest_id == digest_id, digest_items.c.state.in_(states))
+            .order_by(digest_items.c.topic_id, digest_items.c.position, digest_items.c.id)
+        ).all()
+    return [_item(row) for row in rows]
+
+
+def save_draft(
+    engine: Engine,
+    community_id: int,
+    period_start: datetime,
+    period_end: datetime,
+    items: list[DraftItem],
+    actor: str | None = None,
+) -> int:
+    """Save the draft of (community, period) and return its id; drafting again updates that same draft.
+
+    Items a curator approved or rejected keep their decision and position; edited titles and blurbs stay.
+    Proposed items that the new draft no longer proposes are removed.
+    """
+    now = utcnow()
+    with engine.begin() as connection:
+        connection.execute(
+            dialect_insert(connection, digests)
+            .values(
+                community_id=community_id,
+                period_start=period_start,
+                period_end=period_end,
+                status="draft",
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=[digests.c.community_id, digests.c.period_start])
+        )
+        digest = connection.execute(
+            select(digests)
+            .where(digests.c.community_id == community_id, digests.c.period_start == period_start)
+            .with_for_update()
+        ).one()
+        if digest.status != "draft":
+            raise DigestLockedError(f"digest {digest.id} is {digest.status}; it can no longer be redrafted")
+        existing = {
+            (row.topic_id, row.article_id): row
+            for row in connection.execute(select(digest_items).where(digest_items.c.digest_id == digest.id))
+        }
+        added = updated = 0
+        for item in items:
+            row = existing.get((item.topic_id, item.article_id))
+            values = dict(
+                story_id=item.story_id,
+                url=item.url,
+                source_name=item.source_name,
+                score=item.score,
+                reasons=list(item.reasons),
+                also_covered_by=_covered_json(item),
+            )
+            if row is None:
+                connection.execute(
+                    digest_items.insert().values(
+                        digest_id=digest.id,
+                        topic_id=item.topic_id,
+                        article_id=item.article_id,
+                        position=item.position,
+                        title=item.title,
+                        blurb=item.blurb,
+                        state="proposed",
+                        edited=False,
+                        **values,
+                    )
+                )
+                added += 1
+                continue
+            if row.state == "proposed":
+                values["position"] = item.position
+            if not row.edited:
+                values.update(title=item.title, blurb=item.blurb)
+            connection.execute(update(digest_items).where(digest_items.c.id == row.id).values(**values))
+            updated += 1
+        proposed_now = {(item.topic_id, item.article_id) for item in items}
+        dropped = [row.id for key, row in existing.items() if row.state == "proposed" and key not in proposed_now]
+        if dropped:
+            connection.execute(delete(digest_items).where(digest_items.c.id.in_(dropped)))
+        connection.execute(
+            update(digests).where(digests.c.id == digest.id).values(period_end=period_end, updated_at=now)
+        )
+        record_event(connection, digest.id, "drafted", actor, added=added, updated=updated, removed=len(dropped))
+        return digest.id
+
+
+def _editable_item(connection: Connection, item_id: int):
+    row = connection.execute(
+        select(digest_items, digests.c.status)
+        .join(digests, digests.c.id == digest_items.c.digest_id)
+        .where(digest_items.c.id == item_id)
+    ).first()
+    if row is None:
+        raise LookupError(f"no digest item {item_id}")
+    if row.status != "draft":
+        raise DigestLockedError(f"digest {row.digest_id} is {row.status}; its items can no longer change")
+    return row
+
+
+def decide_item(engine: Engine, item_id: int, state: str, actor: str) -> None:
+    """A curator approves or rejects an item (or puts it back to proposed)."""
+    if state not in ITEM_STATES:
+        raise ValueError(f"unknown item state {state!r}")
+    with engine.begin() as connection:
+        row = _editable_item(connection, item_id)
+        connection.execute(update(digest_items).where(digest_items.c.id == item_id).values(state=state))
+        record_event(connection, row.digest_id, f"item_{state}", actor, item_id=item_id, article_id=row.article_id)
+
+
+def edit_item(engine: Engine, item_id: int, actor: str, *, title: str | None = None, blurb: str | None = None) -> None:
+    """A curator rewrites an item's title or blurb; redrafting will not overwrite them."""
+    values = {key: value for key, value in (("title", title), ("blurb", blurb)) if value is not None}
+    if not values:
+        return
+    with engine.begin() as connection:
+        row = _editable_item(connection, item_id)
+        connection.execute(update(digest_items).where(digest_items.c.id == item_id).values(edited=True, **values))
+        record_event(connection, row.digest_id, "item_edited", actor, item_id=item_id, fields=sorted(values))
+
+
+def move_item(engine: Engine, item_id: int, position: int, actor: str) -> None:
+    """Put an item at ``position`` in its section, shifting the others; the curator's order sticks."""
+    with engine.begin() as connection:
+        row = _editable_item(connection, item_id)
+        section = [
+            item_row.id
+            for item_row in connection.execute(
+                select(digest_items.c.id)
+                .where(digest_items.c.digest_id == row.digest_id, digest_items.c.topic_id == row.topic_id)
+                .order_by(digest_items.c.position, digest_items.c.id)
+            )
+        ]
+        section.remove(item_id)
+        section.insert(max(0, min(position, len(section))), item_id)
+        for index, section_item in enumerate(section):
+            connection.execute(update(digest_items).where(digest_items.c.id == section_item).values(position=index))
+        # Reordering is a decision too: a moved proposed item counts as approved, so a redraft keeps it.
+        connection.execute(
+            update(digest_items)
+            .where(digest_items.c.id == item_id, digest_items.c.state == "proposed")
+            .values(state="approved")
+        )
+        record_event(connection, row.digest_id, "item_moved", actor, item_id=item_id, position=position)
+
+
+def approve_digest(engine: Engine, digest_id: int, actor: str, scheduled_for: datetime | None = None) -> None:
+    """Approve the draft as it stands: items still proposed are approved with it, rejected ones stay out."""
+    now = utcnow()
+    with engine.begin() as connection:
+        status = connection.scalar(select(digests.c.status).where(digests.c.id == digest_id).with_for_update())
+        if status is None:
+            raise LookupError(f"no digest {digest_id}")
+        if status != "draft":
+            raise DigestLockedError(f"digest {digest_id} is already {status}")
+        connection.execute(
+            update(digest_items)
+            .where(digest_items.c.digest_id == digest_id, digest_items.c.state == "proposed")
+            .values(state="approved")
+        )
+        connection.execute(
+            update(digests)
+            .where(digests.c.id == digest_id)
+            .values(status="approved", approved_by=actor, approved_at=now, scheduled_for=scheduled_for, updated_at=now)
+        )
+        items = connection.scalar(
+            select(func.count())
+            .select_from(digest_items)
+            .where(digest_items.c.digest_id == digest_id, digest_items.c.state == "approved")
+        )
+        record_event(connection, digest_id, "approved", actor, items=items, scheduled_for=str(scheduled_for or ""))
+
+
+def mark_digest_sent(engine: Engine, digest_id: int, **detail: object) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            update(digests)
+            .where(digests.c.id == digest_id, digests.c.status == "approved")
+            .values(status="sent", updated_at=utcnow())
+        )
+        record_event(connection, digest_id, "sent", None, **detail)
+
+
+def list_events(engine: Engine, digest_id: int) -> list[dict]:
+    """The audit log of a digest, oldest first: who did what, when."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(digest_events).where(digest_events.c.digest_id == digest_id).order_by(digest_events.c.id)
+        ).mappings()
+        return [dict(row) for row in rows]
