@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 
 from config.settings import Settings
 from digests.render import DigestRenderer, MailSettings, Recipient, envelope_sender, load_content, message_id_for
+from store.db import utcnow
 from store.digests import get_digest, mark_digest_sent
 from store.outbox import OutboxRow, claim_rows, fill_outbox, outbox_counts, outbox_marks, release_stale
 
@@ -117,6 +118,7 @@ class _Run:
         self.stop = threading.Event()
         self.done = 0
         self.crashed: BaseException | None = None
+        self.started = utcnow()
 
     def count(self, outcome: str, error: str | None = None) -> None:
         with self.lock:
@@ -133,7 +135,7 @@ class _Run:
         with outbox_marks(self.engine) as marks:
             try:
                 while not self.stop.is_set():
-                    rows = claim_rows(self.engine, self.digest_id, batch_size)
+                    rows = claim_rows(self.engine, self.digest_id, batch_size, tried_before=self.started)
                     if not rows:
                         return
                     for index, row in enumerate(rows):

@@ -25,6 +25,7 @@ from store.communities import list_communities
 from store.digests import DigestItem, get_digest, load_items
 
 TEMPLATES = Path(__file__).with_name("templates")
+URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 environment = Environment(
@@ -122,7 +123,10 @@ def safe_url(value: str | None) -> str | None:
         parts = urlsplit(url)
     except ValueError:
         return None
-    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    # Characters a URL should not hold raw (quotes, angle brackets, non-ASCII) are percent-encoded.
+    return quote(url, safe=URL_SAFE)
 
 
 def _clean_item(item: DigestItem) -> dict:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import Engine, func, or_, select, text, update
 
 from store.db import dialect_insert, utcnow
 from store.schema import members, memberships, outbox, subscriptions
@@ -73,17 +73,21 @@ def fill_outbox(
         }
         for member_id, member_topic_ids in by_member.items()
     ]
-    added = 0
     with engine.begin() as connection:
+        # rowcount of a batched INSERT ... ON CONFLICT is not reliable across drivers: count instead.
+        before = _row_count(connection, digest_id)
         for start in range(0, len(rows), 1000):
-            result = connection.execute(
+            connection.execute(
                 dialect_insert(connection, outbox).on_conflict_do_nothing(
                     index_elements=[outbox.c.digest_id, outbox.c.member_id, outbox.c.channel]
                 ),
                 rows[start : start + 1000],
             )
-            added += max(result.rowcount, 0)
-    return added
+        return _row_count(connection, digest_id) - before
+
+
+def _row_count(connection, digest_id: int) -> int:
+    return connection.scalar(select(func.count()).select_from(outbox).where(outbox.c.digest_id == digest_id))
 
 
 def release_stale(engine: Engine, digest_id: int, older_than: timedelta) -> int:
@@ -101,8 +105,12 @@ def release_stale(engine: Engine, digest_id: int, older_than: timedelta) -> int:
         return result.rowcount
 
 
-def claim_rows(engine: Engine, digest_id: int, limit: int) -> list[OutboxRow]:
-    """Mark up to ``limit`` pending rows ``sending`` for this caller alone, and return them with their member."""
+def claim_rows(engine: Engine, digest_id: int, limit: int, tried_before: datetime | None = None) -> list[OutboxRow]:
+    """Mark up to ``limit`` pending rows ``sending`` for this caller alone, and return them with their member.
+
+    With ``tried_before``, rows last tried at or after it are left alone: a run tries each row once, and what the
+    server turned away for now waits for the next run instead of being hammered.
+    """
     claim = uuid.uuid4().hex
     with engine.begin() as connection:
         pending = (
@@ -111,6 +119,8 @@ def claim_rows(engine: Engine, digest_id: int, limit: int) -> list[OutboxRow]:
             .order_by(outbox.c.id)
             .limit(limit)
         )
+        if tried_before is not None:
+            pending = pending.where(or_(outbox.c.claimed_at.is_(None), outbox.c.claimed_at < tried_before))
         if connection.dialect.name == "postgresql":
             # Two senders of one digest take different rows instead of queueing on the same ones.
             pending = pending.with_for_update(skip_locked=True)
@@ -167,7 +177,8 @@ class OutboxMarks:
 
     def retry(self, row_id: int, error: str) -> None:
         """Not sent, for a reason that may pass: back to pending for the next run."""
-        self._set(row_id, state="pending", claim=None, claimed_at=None, last_error=error[:2000])
+        # claimed_at stays: it says when the row was last tried.
+        self._set(row_id, state="pending", claim=None, last_error=error[:2000])
 
 
 @contextmanager

@@ -1,0 +1,242 @@
+"""Delivery on both databases through a real SMTP server on loopback: everyone once, even after a crash."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.policy import default
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from config.settings import Settings
+from digests.delivery import queue_digest, send_digest
+from digests.delivery_bench import approved_digest, free_port, store_articles
+from store.candidates import DraftCandidate
+from store.communities import get_community, save_community
+from store.digests import get_digest
+from store.members import MemberImport, add_member, confirm_membership, import_members, join_community, unsubscribe
+from store.outbox import outbox_counts, outbox_rows
+from store.records import ExtractedArticle
+
+ROOT = Path(__file__).resolve().parents[1]
+WEEK = datetime(2026, 3, 2, tzinfo=UTC)
+TEXT = "Volunteer managers shared what worked this year. Teams that met monthly kept more volunteers. Trustees agreed."
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what it accepts, and can fail or stall on cue."""
+
+    def __init__(self) -> None:
+        self.accepted: list[tuple[list[str], bytes]] = []
+        self.attempts = 0
+        self.refuse_after: int | None = None  # accept this many, then answer 451 to the rest
+        self.stall_at: int | None = None  # hold this attempt until released, then refuse it
+        self.stalled = threading.Event()
+        self.release = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.attempts += 1
+        if self.stall_at == self.attempts:
+            self.stalled.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 30)
+            return "451 4.3.0 sender went away"
+        if self.refuse_after is not None and len(self.accepted) >= self.refuse_after:
+            return "451 4.3.2 try again later"
+        self.accepted.append((list(envelope.rcpt_tos), envelope.content))
+        return "250 2.0.0 accepted"
+
+    def by_recipient(self) -> Counter[str]:
+        return Counter(rcpt for rcpts, _ in self.accepted for rcpt in rcpts)
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield inbox, controller.port
+    inbox.release.set()
+    controller.stop()
+
+
+def mail_settings(store_url: str, tmp_path: Path, port: int) -> Settings:
+    return Settings(
+        var_dir=tmp_path / "var",
+        database_url=store_url,
+        secret_key="test-secret",
+        public_url="https://signpost.example.org",
+        mail_from="Volunteer network <digest@signpost.example.org>",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_security="none",
+        smtp_timeout=10,
+    )
+
+
+def build(engine, filler: int = 0) -> tuple[int, dict[str, set[str]]]:
+    """An approved digest with items in two of three topics, and members in every situation."""
+    save_community(
+        engine,
+        slug="vol",
+        name="Volunteer network",
+        items_per_topic=2,
+        topic_list=[{"slug": slug, "name": slug.capitalize()} for slug in ("recruitment", "wellbeing", "governance")],
+    )
+    community = get_community(engine, "vol")
+    recruitment, wellbeing, governance = (topic.id for topic in community.topics)
+    articles = [
+        ExtractedArticle(canonical_url=f"https://news.example/{n}", title=f"Story {n}", text=f"{TEXT} ({n})")
+        for n in range(4)
+    ]
+    ids = store_articles(engine, "Sector News", "https://news.example", articles)
+    candidates = {
+        topic: [DraftCandidate(ids[n], f"Story {n}", TEXT, f"https://news.example/{n}", "Sector News", None, None, 1.0)]
+        for topic, n in ((recruitment, 0), (wellbeing, 1))
+    }
+    candidates[recruitment].append(
+        DraftCandidate(ids[2], "Story 2", TEXT, "https://news.example/2", "Sector News", None, None, 0.5)
+    )
+    digest_id = approved_digest(engine, community, candidates, WEEK)
+    expected: dict[str, set[str]] = {}
+    for email, topics, state in (
+        ("rec@example.net", [recruitment], "confirmed"),
+        ("well@example.net", [wellbeing], "confirmed"),
+        ("both@example.net", [recruitment, wellbeing, governance], "confirmed"),
+        ("gov@example.net", [governance], "confirmed"),  # follows only a topic without items: no email
+        ("pending@example.net", [recruitment], "pending"),  # never confirmed: no email
+        ("gone@example.net", [recruitment], "unsubscribed"),  # unsubscribed: no email
+    ):
+        member_id = add_member(engine, email, email.split("@")[0].capitalize())
+        join_community(engine, member_id, community.id, topics)
+        if state != "pending":
+            confirm_membership(engine, member_id, community.id)
+        if state == "unsubscribed":
+            unsubscribe(engine, member_id, community.id)
+        names = {recruitment: "recruitment", wellbeing: "wellbeing"}
+        if state == "confirmed" and set(topics) & set(names):
+            expected[email] = {names[topic] for topic in topics if topic in names}
+    rows = [
+        MemberImport(
+            f"filler{n}@example.net", f"Filler {n}", [[recruitment], [wellbeing], [recruitment, wellbeing]][n % 3]
+        )
+        for n in range(filler)
+    ]
+    import_members(engine, community.id, rows, confirmed=True)
+    for row in rows:
+        expected[row.email] = {"recruitment" if t == recruitment else "wellbeing" for t in row.topic_ids}
+    return digest_id, expected
+
+
+def sections_of(content: bytes) -> set[str]:
+    page = message_from_bytes(content, policy=default).get_body(("html",)).get_content()
+    return {slug for slug in ("recruitment", "wellbeing", "governance") if f'id="topic-{slug}"' in page}
+
+
+def test_each_member_gets_one_email_with_exactly_their_topics(engine, store_url, tmp_path, smtp):
+    inbox, port = smtp
+    settings = mail_settings(store_url, tmp_path, port)
+    digest_id, expected = build(engine)
+    assert queue_digest(engine, settings, digest_id) == len(expected)
+    assert queue_digest(engine, settings, digest_id) == 0  # idempotent
+    seen: list[tuple[int, int]] = []
+    report = send_digest(engine, settings, digest_id, progress=lambda done, total: seen.append((done, total)))
+    assert (report.sent, report.failed, report.retry_later) == (len(expected), 0, 0)
+    assert seen[-1] == (len(expected), len(expected))
+    assert inbox.by_recipient() == Counter({email: 1 for email in expected})
+    for rcpts, content in inbox.accepted:
+        message = message_from_bytes(content, policy=default)
+        assert sections_of(content) == expected[rcpts[0]]
+        row = next(row for row in outbox_rows(engine, digest_id) if row["email"] == rcpts[0])
+        assert (
+            message["Message-ID"]
+            == row["message_id"]
+            == f"<digest-{digest_id}.member-{row['member_id']}.email@signpost.example.org>"
+        )
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert "<https://signpost.example.org/unsubscribe/" in str(message["List-Unsubscribe"])
+        assert "<mailto:digest@signpost.example.org?subject=unsubscribe" in str(message["List-Unsubscribe"])
+        assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
+    assert get_digest(engine, digest_id).status == "sent"
+    again = send_digest(engine, settings, digest_id)
+    assert again.sent == 0 and len(inbox.accepted) == len(expected)
+
+
+def test_a_server_failing_mid_run_then_a_second_run_delivers_the_rest_once(engine, store_url, tmp_path, smtp):
+    inbox, port = smtp
+    settings = mail_settings(store_url, tmp_path, port)
+    digest_id, expected = build(engine, filler=30)
+    queue_digest(engine, settings, digest_id)
+    inbox.refuse_after = 12
+    first = send_digest(engine, settings, digest_id, batch_size=5)
+    assert first.sent == 12 and first.retry_later == len(expected) - 12 and not first.finished
+    assert outbox_counts(engine, digest_id)["sending"] == 0
+    assert get_digest(engine, digest_id).status == "approved"
+    inbox.refuse_after = None
+    second = send_digest(engine, settings, digest_id, batch_size=5)
+    assert second.sent == len(expected) - 12 and second.finished
+    assert inbox.by_recipient() == Counter({email: 1 for email in expected})
+    assert get_digest(engine, digest_id).status == "sent"
+
+
+def test_no_server_leaves_every_row_pending(engine, store_url, tmp_path):
+    settings = mail_settings(store_url, tmp_path, free_port())
+    digest_id, expected = build(engine)
+    queue_digest(engine, settings, digest_id)
+    report = send_digest(engine, settings, digest_id)
+    assert report.sent == 0 and report.retry_later == len(expected)
+    assert outbox_counts(engine, digest_id)["pending"] == len(expected)
+
+
+SENDER = """
+import sys
+from config.settings import load_settings
+from digests.delivery import send_digest
+from store.db import open_store
+settings = load_settings()
+send_digest(open_store(settings.store_url), settings, int(sys.argv[1]), batch_size=4)
+"""
+
+
+def test_a_sender_killed_mid_send_then_run_again_delivers_everyone_exactly_once(engine, store_url, tmp_path, smtp):
+    inbox, port = smtp
+    settings = mail_settings(store_url, tmp_path, port)
+    digest_id, expected = build(engine, filler=20)
+    queue_digest(engine, settings, digest_id)
+    inbox.stall_at = 9  # the child is killed while the server holds its 9th message
+    environment = {
+        **os.environ,
+        "SIGNPOST_DATABASE_URL": store_url,
+        "SIGNPOST_SECRET_KEY": "test-secret",
+        "SIGNPOST_PUBLIC_URL": "https://signpost.example.org",
+        "SIGNPOST_MAIL_FROM": settings.mail_from,
+        "SIGNPOST_SMTP_HOST": "127.0.0.1",
+        "SIGNPOST_SMTP_PORT": str(port),
+        "SIGNPOST_SMTP_SECURITY": "none",
+    }
+    child = subprocess.Popen([sys.executable, "-c", SENDER, str(digest_id)], cwd=tmp_path, env=environment)
+    try:
+        assert inbox.stalled.wait(60), "the sender never reached the 9th message"
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    inbox.release.set()
+    counts = outbox_counts(engine, digest_id)
+    assert counts["sent"] == 8 and counts["sending"] >= 1  # the row in flight, and the rest of its batch
+    # The restart knows the only sender is dead, so it takes the rows left in sending back at once.
+    report = send_digest(engine, settings, digest_id, stale_after=timedelta(0))
+    assert report.released == counts["sending"]
+    assert report.finished and outbox_counts(engine, digest_id)["sent"] == len(expected)
+    assert inbox.by_recipient() == Counter({email: 1 for email in expected})
+    message_ids = [message_from_bytes(content, policy=default)["Message-ID"] for _, content in inbox.accepted]
+    assert len(set(message_ids)) == len(expected)
