@@ -49,3 +49,26 @@ def pipeline(
         typer.echo(json.dumps(result))
     else:
         console.print(format_pipeline_table(result))
+
+
+@app.command("delivery")
+def delivery(
+    members: Annotated[int, typer.Option(help="Members the digest goes to, each following 1-3 topics.")] = 10000,
+    topics: Annotated[int, typer.Option(help="Topics of the community (at most 7), 5 items each.")] = 6,
+    connections: Annotated[int, typer.Option(help="SMTP connections used at once.")] = 1,
+    database_url: Annotated[
+        str | None, typer.Option(help="An empty store to use instead of a temporary SQLite file.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+) -> None:
+    """A digest for N members rendered and handed to a local aiosmtpd server: emails/s to render and to send."""
+    from digests.delivery_bench import format_delivery_table, run_delivery_bench
+
+    with progress_bar("sending") as update:
+        result = run_delivery_bench(
+            members, topics=topics, connections=connections, store_url=database_url, progress=update
+        )
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        console.print(format_delivery_table(result))

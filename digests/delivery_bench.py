@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import multiprocessing
 import random
+import smtplib
 import socket
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -124,32 +126,74 @@ def build_bench_store(engine: Engine, members: int, topics: int, items_per_topic
     return digest_id
 
 
-def _serve_sink(pipe) -> None:
-    """Child process: an aiosmtpd server on loopback that counts what it accepts and reports on request."""
-    from aiosmtpd.controller import Controller
+class _Sink:
+    """aiosmtpd handler that accepts everything and counts it, Message-IDs included."""
 
-    class Sink:
-        def __init__(self) -> None:
-            self.messages = 0
-            self.message_ids: set[str] = set()
-            self.bytes = 0
+    def __init__(self) -> None:
+        self.messages = 0
+        self.message_ids: list[bytes] = []
+        self.bytes = 0
 
-        async def handle_DATA(self, server, session, envelope) -> str:
-            content = envelope.content
-            start = content.find(b"Message-ID: ")
-            self.message_ids.add(content[start : content.find(b"\r\n", start)].decode() if start >= 0 else "")
-            self.messages += 1
-            self.bytes += len(content)
-            return "250 OK"
+    async def handle_DATA(self, server, session, envelope) -> str:
+        content = envelope.content
+        start = content.find(b"Message-ID: ")
+        self.message_ids.append(content[start : content.find(b"\r\n", start)] if start >= 0 else b"")
+        self.messages += 1
+        self.bytes += len(content)
+        return "250 OK"
 
-    sink = Sink()
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port, data_size_limit=10_000_000)
-    controller.start()
-    pipe.send(port)
-    pipe.recv()
-    controller.stop()
-    pipe.send({"messages": sink.messages, "distinct_message_ids": len(sink.message_ids), "bytes": sink.bytes})
+
+def _serve_sink(pipe, port: int) -> None:
+    """Child process: one aiosmtpd server process on the shared loopback port; reports its counts when asked."""
+    import asyncio
+
+    from aiosmtpd.smtp import SMTP
+
+    async def serve() -> None:
+        sink = _Sink()
+        loop = asyncio.get_running_loop()
+        # SO_REUSEPORT: the kernel spreads connections over the sink processes, as one server with N workers.
+        server = await loop.create_server(
+            lambda: SMTP(sink, data_size_limit=10_000_000), host="127.0.0.1", port=port, reuse_port=True
+        )
+        pipe.send("ready")
+        await loop.run_in_executor(None, pipe.recv)
+        server.close()
+        pipe.send({"messages": sink.messages, "message_ids": sink.message_ids, "bytes": sink.bytes})
+
+    asyncio.run(serve())
+
+
+class SmtpSink:
+    """A local SMTP server of ``processes`` aiosmtpd processes sharing one port."""
+
+    def __init__(self, processes: int = 1) -> None:
+        self.port = free_port()
+        context = multiprocessing.get_context("spawn")
+        self.workers = []
+        for _ in range(processes):
+            parent, child = context.Pipe()
+            process = context.Process(target=_serve_sink, args=(child, self.port), daemon=True)
+            process.start()
+            self.workers.append((process, parent))
+        for _, parent in self.workers:
+            parent.recv()
+
+    def close(self) -> dict:
+        """Stop every process; what they received, together."""
+        messages, message_ids = 0, set()
+        for process, parent in self.workers:
+            parent.send("stop")
+            report = parent.recv()
+            messages += report["messages"]
+            message_ids.update(report["message_ids"])
+            process.join(timeout=10)
+        return {"messages": messages, "distinct_message_ids": len(message_ids)}
+
+    def kill(self) -> None:
+        for process, _ in self.workers:
+            if process.is_alive():
+                process.kill()
 
 
 def free_port() -> int:
@@ -164,6 +208,7 @@ def run_delivery_bench(
     topics: int = 6,
     items_per_topic: int = 5,
     connections: int = 1,
+    sink_processes: int = 1,
     store_url: str | None = None,
     seed: int = 7,
     progress: Callable[[int, int], None] | None = None,
@@ -172,12 +217,9 @@ def run_delivery_bench(
     with tempfile.TemporaryDirectory(prefix="signpost-bench-") as folder:
         url = store_url or f"sqlite:///{Path(folder) / 'bench.db'}"
         engine = open_store(url)
-        context = multiprocessing.get_context("spawn")
-        parent, child = context.Pipe()
-        sink = context.Process(target=_serve_sink, args=(child,), daemon=True)
-        sink.start()
+        sink = SmtpSink(sink_processes)
         try:
-            port = parent.recv()
+            port = sink.port
             started = time.perf_counter()
             digest_id = build_bench_store(engine, members, topics, items_per_topic, seed)
             setup_seconds = time.perf_counter() - started
@@ -194,21 +236,20 @@ def run_delivery_bench(
             started = time.perf_counter()
             queued = queue_digest(engine, settings, digest_id)
             queue_seconds = time.perf_counter() - started
-            render_seconds, combinations, average_bytes = _time_rendering(engine, settings, digest_id)
+            render_seconds, combinations, average_bytes, sample = _time_rendering(engine, settings, digest_id)
             report = send_digest(engine, settings, digest_id, progress=progress)
-            parent.send("report")
-            received = parent.recv()
+            received = sink.close()
         finally:
-            sink.join(timeout=10)
-            if sink.is_alive():
-                sink.kill()
+            sink.kill()
         counts = outbox_counts(engine, digest_id)
         engine.dispose()
+    ceiling = server_ceiling(sample, min(members, 2000), sink_processes, connections)
     return {
         "members": members,
         "topics": topics,
         "items_per_topic": items_per_topic,
         "connections": connections,
+        "smtp_server_processes": sink_processes,
         "database": url.split(":", 1)[0],
         "emails": queued,
         "topic_combinations": combinations,
@@ -219,6 +260,7 @@ def run_delivery_bench(
         "render_emails_per_second": round(queued / render_seconds, 1) if render_seconds else None,
         "send_seconds": round(report.seconds, 2),
         "send_emails_per_second": round(report.sent / report.seconds, 1) if report.seconds else None,
+        "smtp_server_ceiling_per_second": ceiling,
         "sent": counts["sent"],
         "failed": counts["failed"],
         "received": received["messages"],
@@ -227,13 +269,14 @@ def run_delivery_bench(
     }
 
 
-def _time_rendering(engine: Engine, settings: Settings, digest_id: int) -> tuple[float, int, int]:
-    """Seconds to render every queued email alone (no SMTP, no marks), the topic combinations, mean bytes."""
+def _time_rendering(engine: Engine, settings: Settings, digest_id: int) -> tuple[float, int, int, bytes]:
+    """Seconds to render every queued email alone (no SMTP, no marks), topic combinations, mean bytes, a sample."""
     renderer = DigestRenderer(load_content(engine, digest_id), MailSettings.from_settings(settings))
     rows = outbox_rows(engine, digest_id)
     names = {row["member_id"]: row["email"].split("@")[0] for row in rows}
     started = time.perf_counter()
     total_bytes = 0
+    sample = b""
     for row in rows:
         recipient = Recipient(
             row["member_id"],
@@ -243,15 +286,41 @@ def _time_rendering(engine: Engine, settings: Settings, digest_id: int) -> tuple
             row["message_id"],
             row["created_at"],
         )
-        total_bytes += len(renderer.render_bytes(recipient) or b"")
+        sample = renderer.render_bytes(recipient) or b""
+        total_bytes += len(sample)
     seconds = time.perf_counter() - started
-    return seconds, renderer.combinations, total_bytes // max(len(rows), 1)
+    return seconds, renderer.combinations, total_bytes // max(len(rows), 1), sample
+
+
+def server_ceiling(message: bytes, count: int, processes: int, connections: int) -> float:
+    """Messages a second the same local SMTP server takes from bare smtplib, the same bytes every time: the anchor
+    that says how much of the send rate the server itself allows."""
+    sink = SmtpSink(processes)
+    try:
+
+        def blast(share: int) -> None:
+            with smtplib.SMTP("127.0.0.1", sink.port) as smtp:
+                for _ in range(share):
+                    smtp.sendmail("bench@bench.example.org", ["member@example.net"], message)
+
+        threads = [threading.Thread(target=blast, args=(count // connections,)) for _ in range(connections)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        seconds = time.perf_counter() - started
+        sink.close()
+    finally:
+        sink.kill()
+    return round(connections * (count // connections) / seconds, 1)
 
 
 def format_delivery_table(result: dict) -> str:
     lines = [
         f"members {result['members']}, emails {result['emails']} ({result['topic_combinations']} topic combinations, "
-        f"{result['average_email_bytes']} bytes each), {result['connections']} SMTP connection(s), "
+        f"{result['average_email_bytes']} bytes each), {result['connections']} SMTP connection(s) to "
+        f"{result['smtp_server_processes']} aiosmtpd process(es), "
         f"{result['database']}",
         f"{'stage':<10} {'seconds':>8} {'emails/s':>10}",
         f"{'queue':<10} {result['queue_seconds']:>8} {'':>10}",
@@ -259,5 +328,6 @@ def format_delivery_table(result: dict) -> str:
         f"{'send':<10} {result['send_seconds']:>8} {result['send_emails_per_second']:>10}",
         f"received by the SMTP server: {result['received']} ({result['distinct_message_ids']} distinct Message-IDs); "
         f"80,000 projected: {result['projected_80000_seconds']} s",
+        f"the same server takes {result['smtp_server_ceiling_per_second']} emails/s from bare smtplib (its ceiling)",
     ]
     return "\n".join(lines)
