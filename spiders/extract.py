@@ -23,7 +23,7 @@ from store.records import ExtractedArticle, Skipped
 LOGGER = logging.getLogger(__name__)
 
 # Stored with each article so that pages can be re-extracted when either part changes.
-EXTRACTOR_VERSION = f"trafilatura-{trafilatura.__version__}+signpost-1"
+EXTRACTOR_VERSION = f"trafilatura-{trafilatura.__version__}+signpost-2"
 
 # Recall mode skips trafilatura's own recall escalation, so a short result covering little of the page
 # is retried in balanced mode, with trafilatura's own thresholds (core.ESCALATION_*).
@@ -104,10 +104,21 @@ def looks_like_html(body: bytes) -> bool:
     return b"<" in head
 
 
+# A byline or dateline kept above the body ("By Hannah Young", "Posted: Thursday 5th November"): it is metadata,
+# and left in the text it makes a syndicated copy look like a rewrite and pollutes blurbs.
+LEADING_META_LINE = re.compile(
+    r"^(?i:(?:written|posted|submitted|words)\s+by|by)\s+[A-Z][\w'\u2019.-]*(?:\s+[A-Z][\w'\u2019.-]*){0,3}\s*(?:[|,\u00b7\u2013\u2014].*)?$"
+    r"|^(?i:posted|published|updated|last\s+updated|date)(?::|\s+on)?\s+(?=.*\d).{1,60}$"
+)
+LEADING_META_MAX_WORDS = 10
+
+
 def clean_text(text: str, title: str | None) -> str:
-    """Drop the title repeated as the first line, furniture lines and duplicated blocks."""
+    """Drop the title repeated as the first line, a leading byline, furniture lines and duplicated blocks."""
     lines = [line for line in text.split("\n") if line.strip()]
     if lines and title and _same_words(lines[0], title):
+        lines = lines[1:]
+    while len(lines) > 1 and _is_leading_meta(lines[0]):
         lines = lines[1:]
     kept: list[str] = []
     seen: set[str] = set()
@@ -121,6 +132,11 @@ def clean_text(text: str, title: str | None) -> str:
             seen.add(key)
         kept.append(line)
     return unicodedata.normalize("NFC", "\n".join(kept))
+
+
+def _is_leading_meta(line: str) -> bool:
+    stripped = line.strip()
+    return len(stripped.split()) <= LEADING_META_MAX_WORDS and bool(LEADING_META_LINE.match(stripped))
 
 
 def _same_words(first: str, second: str) -> bool:

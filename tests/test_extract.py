@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from spiders.extract import EXTRACTOR_VERSION, decode_body, extract_page, parse_datetime
+from spiders.extract import EXTRACTOR_VERSION, clean_text, decode_body, extract_page, parse_datetime
 from spiders.extraction_bench import (
     format_extraction_table,
     load_ground_truth,
@@ -171,6 +171,15 @@ def test_feed_time_of_day_kept_when_the_page_agrees_on_the_day() -> None:
     result = extract_page(article_html(head_extra=head).encode(), "https://example.org/a", feed_entry=entry)
     assert isinstance(result, ExtractedArticle)
     assert result.published_at == datetime(2024, 3, 5, 9, 30, tzinfo=UTC)
+
+
+def test_leading_byline_and_dateline_are_metadata_not_text() -> None:
+    body = "Franz Ferdinand's singer has called for more help for musicians."
+    text = clean_text(f"By Hannah Young\nPosted: Thursday 5th November 2026\n{body}", None)
+    assert text == body
+    # A sentence that happens to start with "By" stays.
+    sentence = "By 2030, half of charities will run digital services.\nMore follows."
+    assert clean_text(sentence, None) == sentence
 
 
 def test_parse_datetime() -> None:
