@@ -78,6 +78,14 @@ class Settings(BaseSettings):
         300, description="An outbox row left in sending this long (its sender died) is sent again."
     )
 
+    # The web app.
+    session_cookie_secure: bool = Field(
+        True, description="Send the sign-in cookie over HTTPS only; turn off only for http://localhost."
+    )
+    session_hours: int = Field(336, description="Hours a web sign-in lasts before signing in again.")
+    signin_link_minutes: int = Field(15, description="Minutes an emailed sign-in link stays valid (it works once).")
+    confirm_link_days: int = Field(7, description="Days a subscription confirmation link stays valid.")
+
     @cached_property
     def store_url(self) -> str:
         """The database URL in use: the setting, or SQLite in var_dir."""

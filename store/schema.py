@@ -352,3 +352,64 @@ outbox = Table(
     UniqueConstraint("digest_id", "member_id", "channel"),
     Index("ix_outbox_digest_id_state", "digest_id", "state"),
 )
+
+# The web app: users, curators, sessions, members' suggestions and click counts (migration 0004).
+
+# Off by default: a community turns click tracking on explicitly, since it records who clicked what.
+communities.append_column(
+    Column("click_tracking", Boolean, nullable=False, default=False, server_default="0"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True, comment="Lowercased."),
+    Column("name", String(200), nullable=False, default=""),
+    Column("password_hash", Text, comment="argon2id; NULL when the user signs in by emailed link only."),
+    Column("is_admin", Boolean, nullable=False, default=False),
+    _when("created_at", nullable=False),
+    _when("last_signin_at", comment="Also makes an emailed sign-in link single-use."),
+)
+
+curators = Table(
+    "curators",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("community_id", ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True),
+    _when("created_at", nullable=False),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True, comment="SHA-256 of the token in the signed cookie."),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    _when("created_at", nullable=False),
+    _when("expires_at", nullable=False),
+)
+
+suggestions = Table(
+    "suggestions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("community_id", ForeignKey("communities.id", ondelete="CASCADE"), nullable=False),
+    Column("topic_id", ForeignKey("topics.id", ondelete="SET NULL")),
+    Column("member_id", ForeignKey("members.id", ondelete="SET NULL"), comment="Who suggested it."),
+    Column("url", Text, nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("state", String(16), nullable=False, default="pending", comment="pending, added or dismissed."),
+    Column("handled_by", String(200)),
+    _when("handled_at"),
+    _when("created_at", nullable=False),
+    Index("ix_suggestions_community_id_state", "community_id", "state"),
+)
+
+item_clicks = Table(
+    "item_clicks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", ForeignKey("digest_items.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("member_id", ForeignKey("members.id", ondelete="SET NULL")),
+    _when("clicked_at", nullable=False),
+)
