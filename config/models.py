@@ -49,6 +49,19 @@ class CommunityConfig(Strict):
             raise ValueError(f"unknown time zone {value!r}") from error
         return value
 
+    @field_validator("schedule")
+    @classmethod
+    def cron_schedule(cls, value: str) -> str:
+        from datetime import UTC, datetime
+
+        from cronsim import CronSim, CronSimError
+
+        try:
+            CronSim(value, datetime.now(UTC))
+        except CronSimError as error:
+            raise ValueError(f"not a cron expression ({error}), e.g. '0 7 * * MON' for Mondays at 07:00") from error
+        return value
+
 
 class SourceConfig(Strict):
     url: HttpUrl

@@ -58,6 +58,16 @@ def test_bad_values_are_each_reported_on_their_line(tmp_path):
     assert (15, "sources.1.kind") in found
 
 
+def test_bad_schedule_names_its_line(tmp_path):
+    zone = "    timezone: Europe/London\n"
+    text = GOOD.replace(zone, zone + "    schedule: '0 7 * * MONDAY'\n")
+    with pytest.raises(ConfigError) as caught:
+        load_signpost_file(write(tmp_path, text))
+    [problem] = caught.value.problems
+    assert (problem.line, problem.field) == (5, "communities.0.schedule")
+    assert "cron" in problem.message
+
+
 def test_bad_regex_and_bad_url(tmp_path):
     text = GOOD.replace("'/news/\\d{4}/'", "'/news/(['").replace("https://example.org/", "not a url")
     with pytest.raises(ConfigError) as caught:
