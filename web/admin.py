@@ -1,0 +1,309 @@
+"""Admin pages: sources and their health, communities and topics, users and curators, member lists from CSV.
+
+Adding a source discovers its feeds, sitemaps or listing pages, which lives in spiders/: the app reaches it
+through ``WebHooks.add_source`` (see web/hooks.py) and says so plainly when it was started without it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
+
+from config.settings import Settings
+from digests.render import safe_url
+from store.communities import Community, Topic, list_communities, save_community
+from store.members import MemberImport, import_members
+from store.review import click_tracking, set_click_tracking
+from store.sources import list_sources, set_source_enabled
+from store.users import User, list_users, save_user, set_curator
+from web import security
+from web.members import EMAIL, community_by_slug
+from web.pages import check_csrf, redirect, render, require_admin, web
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/admin", dependencies=[Depends(check_csrf)])
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+MAX_CSV_BYTES = 5 * 1024 * 1024
+
+
+def _status(source, settings: Settings) -> str:
+    if not source.enabled:
+        return "disabled"
+    if source.health.consecutive_failures >= settings.failing_after:
+        return "failing"
+    if source.health.last_success_at is None:
+        return "new"
+    return "ok"
+
+
+@router.get("")
+def admin_home(request: Request, user: User = Depends(require_admin)):
+    return render(request, "admin_home.html")
+
+
+@router.get("/sources")
+def sources_page(request: Request, user: User = Depends(require_admin)):
+    context = web(request)
+    sources = list_sources(context.engine)
+    return render(
+        request,
+        "admin_sources.html",
+        sources=[(source, _status(source, context.settings)) for source in sources],
+        communities=list_communities(context.engine),
+        can_add=context.hooks.add_source is not None,
+    )
+
+
+@router.post("/sources")
+def add_source(
+    request: Request, url: str = Form(""), community: list[str] = Form(default=[]), user: User = Depends(require_admin)
+):
+    context = web(request)
+    url = url.strip()
+    if context.hooks.add_source is None:
+        return redirect(
+            request,
+            "/admin/sources",
+            flash="This web app was started without discovery: run `signpost sources add URL`.",
+        )
+    known = {c.slug for c in list_communities(context.engine)}
+    try:
+        source = context.hooks.add_source(context.engine, context.settings, url, [c for c in community if c in known])
+    except Exception as error:
+        log.info("adding source %s: %r", url, error)
+        return redirect(request, "/admin/sources", flash=f"Could not add {url}: {error}")
+    return redirect(request, "/admin/sources", flash=f"Added {source.name} ({source.kind}): {source.url}")
+
+
+@router.post("/sources/{source_id}/enabled")
+def source_enabled(request: Request, source_id: int, enabled: str = Form(...), user: User = Depends(require_admin)):
+    try:
+        set_source_enabled(web(request).engine, source_id, enabled == "1")
+    except LookupError:
+        raise HTTPException(status_code=404, detail="No such source.") from None
+    return redirect(request, "/admin/sources")
+
+
+@router.get("/communities")
+def communities_page(request: Request, user: User = Depends(require_admin)):
+    return render(request, "admin_communities.html", communities=list_communities(web(request).engine))
+
+
+def _topic_dicts(community: Community) -> list[dict]:
+    return [
+        {
+            "slug": topic.slug,
+            "name": topic.name,
+            "description": topic.description,
+            "keywords_must": topic.keywords_must,
+            "keywords_exclude": topic.keywords_exclude,
+            "examples": topic.examples,
+        }
+        for topic in community.topics
+    ]
+
+
+def _words(value: str) -> list[str]:
+    return [word.strip() for word in value.split(",") if word.strip()]
+
+
+def _valid_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+@router.post("/communities")
+def save_community_form(
+    request: Request,
+    slug: str = Form(""),
+    name: str = Form(""),
+    description: str = Form(""),
+    timezone: str = Form("Europe/London"),
+    schedule: str = Form("0 7 * * MON"),
+    items_per_topic: int = Form(5),
+    click_tracking_on: str = Form(""),
+    user: User = Depends(require_admin),
+):
+    engine = web(request).engine
+    slug, name = slug.strip().lower(), name.strip()
+    back = f"/admin/communities/{slug}" if SLUG.match(slug) else "/admin/communities"
+    if not SLUG.match(slug) or not name:
+        return redirect(request, back, flash="A community needs a slug (a-z, 0-9, -) and a name.")
+    if not _valid_timezone(timezone.strip()) or not 1 <= items_per_topic <= 50:
+        return redirect(request, back, flash="Use a time zone like Europe/London and 1 to 50 items a topic.")
+    existing = next((c for c in list_communities(engine) if c.slug == slug), None)
+    community_id = save_community(
+        engine,
+        slug=slug,
+        name=name[:200],
+        description=description.strip(),
+        timezone=timezone.strip(),
+        schedule=schedule.strip() or "0 7 * * MON",
+        items_per_topic=items_per_topic,
+        topic_list=_topic_dicts(existing) if existing else [],
+    )
+    set_click_tracking(engine, community_id, click_tracking_on == "1")
+    return redirect(request, f"/admin/communities/{slug}", flash="Saved.")
+
+
+@router.get("/communities/{slug}")
+def community_page(request: Request, slug: str, user: User = Depends(require_admin)):
+    community = community_by_slug(request, slug)
+    engine = web(request).engine
+    users = list_users(engine)
+    return render(
+        request,
+        "admin_community.html",
+        community=community,
+        click_tracking=click_tracking(engine, community.id),
+        curators=[u for u in users if community.id in u.community_ids],
+        users=users,
+    )
+
+
+def _save_topics(request: Request, community: Community, topic_list: list[dict]) -> None:
+    save_community(
+        web(request).engine,
+        slug=community.slug,
+        name=community.name,
+        description=community.description,
+        timezone=community.timezone,
+        schedule=community.schedule,
+        items_per_topic=community.items_per_topic,
+        topic_list=topic_list,
+    )
+
+
+@router.post("/communities/{slug}/topics")
+def save_topic(
+    request: Request,
+    slug: str,
+    topic_slug: str = Form(""),
+    name: str = Form(""),
+    description: str = Form(""),
+    keywords_must: str = Form(""),
+    keywords_exclude: str = Form(""),
+    examples: str = Form(""),
+    user: User = Depends(require_admin),
+):
+    community = community_by_slug(request, slug)
+    topic_slug, name = topic_slug.strip().lower(), name.strip()
+    if not SLUG.match(topic_slug) or not name:
+        return redirect(request, f"/admin/communities/{slug}", flash="A topic needs a slug (a-z, 0-9, -) and a name.")
+    example_urls = [url for url in examples.split() if safe_url(url)]
+    topic = {
+        "slug": topic_slug,
+        "name": name[:200],
+        "description": description.strip(),
+        "keywords_must": _words(keywords_must),
+        "keywords_exclude": _words(keywords_exclude),
+        "examples": example_urls,
+    }
+    topics = _topic_dicts(community)
+    index = next((i for i, t in enumerate(topics) if t["slug"] == topic_slug), None)
+    if index is None:
+        topics.append(topic)
+    else:
+        topics[index] = topic
+    _save_topics(request, community, topics)
+    return redirect(request, f"/admin/communities/{slug}#topic-{topic_slug}", flash=f"Topic {topic_slug} saved.")
+
+
+@router.post("/communities/{slug}/topics/{topic_slug}/delete")
+def delete_topic(request: Request, slug: str, topic_slug: str, user: User = Depends(require_admin)):
+    community = community_by_slug(request, slug)
+    _save_topics(request, community, [t for t in _topic_dicts(community) if t["slug"] != topic_slug])
+    return redirect(request, f"/admin/communities/{slug}", flash=f"Topic {topic_slug} removed.")
+
+
+def _read_members_csv(data: bytes, topics: list[Topic]) -> list[MemberImport]:
+    """Rows of ``email,name,topics`` (topic slugs separated by ; or spaces); a header row is optional."""
+    by_slug = {topic.slug: topic.id for topic in topics}
+    text = data.decode("utf-8-sig")
+    rows: list[MemberImport] = []
+    for number, record in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not record or not "".join(record).strip():
+            continue
+        email = record[0].strip()
+        if number == 1 and email.lower() in ("email", "e-mail"):
+            continue
+        if not EMAIL.match(email):
+            raise ValueError(f"line {number}: {email[:80]!r} is not an email address")
+        name = record[1].strip()[:200] if len(record) > 1 else ""
+        wanted = re.split(r"[;\s]+", record[2].strip()) if len(record) > 2 and record[2].strip() else []
+        unknown = [slug for slug in wanted if slug not in by_slug]
+        if unknown:
+            raise ValueError(f"line {number}: unknown topics {', '.join(unknown)}")
+        rows.append(MemberImport(email, name, tuple(by_slug[slug] for slug in wanted)))
+    return rows
+
+
+@router.post("/communities/{slug}/members")
+async def import_members_csv(
+    request: Request, slug: str, file: UploadFile, confirmed: str = Form(""), user: User = Depends(require_admin)
+):
+    community = community_by_slug(request, slug)
+    data = await file.read(MAX_CSV_BYTES + 1)
+    if len(data) > MAX_CSV_BYTES:
+        return redirect(request, f"/admin/communities/{slug}", flash="That file is over 5 MB.")
+    try:
+        rows = _read_members_csv(data, community.topics)
+    except (ValueError, UnicodeDecodeError) as error:
+        return redirect(request, f"/admin/communities/{slug}", flash=f"Nothing imported: {error}")
+    count = import_members(web(request).engine, community.id, rows, confirmed=confirmed == "1")
+    state = "confirmed" if confirmed == "1" else "pending confirmation"
+    return redirect(request, f"/admin/communities/{slug}", flash=f"Imported {count} members ({state}).")
+
+
+@router.get("/users")
+def users_page(request: Request, user: User = Depends(require_admin)):
+    engine = web(request).engine
+    names = {community.id: community.slug for community in list_communities(engine)}
+    return render(request, "admin_users.html", users=list_users(engine), names=names)
+
+
+@router.post("/users")
+def save_user_form(
+    request: Request,
+    email: str = Form(""),
+    name: str = Form(""),
+    password: str = Form(""),
+    is_admin: str = Form(""),
+    user: User = Depends(require_admin),
+):
+    email = email.strip()
+    if not EMAIL.match(email):
+        return redirect(request, "/admin/users", flash="That email looks wrong.")
+    if password and len(password) < 10:
+        return redirect(request, "/admin/users", flash="Passwords have at least 10 characters.")
+    save_user(
+        web(request).engine,
+        email,
+        name.strip()[:200],
+        password_hash=security.hash_password(password) if password else None,
+        is_admin=is_admin == "1",
+    )
+    return redirect(request, "/admin/users", flash=f"Saved {email}.")
+
+
+@router.post("/curators")
+def curators_form(
+    request: Request,
+    user_id: int = Form(...),
+    community: str = Form(...),
+    action: str = Form("add"),
+    user: User = Depends(require_admin),
+):
+    target = community_by_slug(request, community)
+    if user_id not in {u.id for u in list_users(web(request).engine)}:
+        raise HTTPException(status_code=404, detail="No such user.")
+    set_curator(web(request).engine, user_id, target.id, curates=action != "remove")
+    return redirect(request, f"/admin/communities/{target.slug}", flash="Curators updated.")

@@ -1,0 +1,431 @@
+"""Curators' review: their digests, a draft by topic, decisions on items, more candidates, links by hand,
+members' suggestions, a preview as a member, and approving (scheduled or now).
+
+Every change goes through store functions that write the digest's audit log (digest_events); approvals and
+rejections are also recorded with ``store.scores.record_decision`` so the next ranking learns from them.
+
+Adding a link by hand fetches and extracts it on the spot through ``WebHooks.extract_url`` (spiders/ is not
+importable from web/, see web/hooks.py); a fetch that fails, or a page that is not an article, is reported on
+the draft page with the reason, and nothing is added.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+
+from config.settings import Settings
+from digests.blurbs import make_blurb
+from digests.delivery import queue_digest, send_digest
+from digests.render import DigestRenderer, MailSettings, Recipient, load_content, plain_text, safe_url
+from store.candidates import draft_candidates
+from store.communities import Community, list_communities
+from store.db import utcnow
+from store.digests import (
+    Digest,
+    DigestLockedError,
+    approve_digest,
+    decide_item,
+    edit_item,
+    get_digest,
+    list_digests,
+    list_events,
+    load_items,
+    move_item,
+)
+from store.records import ExtractedArticle
+from store.review import (
+    add_item,
+    click_counts,
+    get_suggestion,
+    handle_suggestion,
+    item_with_digest,
+    list_suggestions,
+    move_item_to_topic,
+    save_manual_article,
+)
+from store.scores import record_decision
+from store.users import User
+from web.pages import check_csrf, redirect, render, require_reviewer, require_user, web
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/review", dependencies=[Depends(check_csrf)])
+DECISION_KIND = {"approved": "approve", "rejected": "reject"}
+MAX_TITLE = 300
+MAX_BLURB = 1200
+
+
+def _community(request: Request, community_id: int) -> Community:
+    for community in list_communities(web(request).engine):
+        if community.id == community_id:
+            return community
+    raise HTTPException(status_code=404, detail="Not found.")
+
+
+def _digest(request: Request, user: User, digest_id: int) -> tuple[Digest, Community]:
+    try:
+        digest = get_digest(web(request).engine, digest_id)
+    except LookupError:
+        raise HTTPException(status_code=404, detail="Not found.") from None
+    require_reviewer(user, digest.community_id)
+    return digest, _community(request, digest.community_id)
+
+
+def _item(request: Request, user: User, item_id: int):
+    found = item_with_digest(web(request).engine, item_id)
+    if found is None:
+        raise HTTPException(status_code=404, detail="Not found.")
+    digest, community = _digest(request, user, found[0])
+    return digest, community, found[1]
+
+
+def _back(digest_id: int, anchor: str = "") -> str:
+    return f"/review/digests/{digest_id}" + (f"#{anchor}" if anchor else "")
+
+
+@router.get("")
+def review_home(request: Request, user: User = Depends(require_user)):
+    engine = web(request).engine
+    rows = []
+    for community in list_communities(engine):
+        if user.may_review(community.id):
+            rows.append(
+                {
+                    "community": community,
+                    "digests": list_digests(engine, community.id)[:20],
+                    "suggestions": len(list_suggestions(engine, community.id)),
+                }
+            )
+    return render(request, "review_home.html", communities=rows)
+
+
+@router.get("/digests/{digest_id}")
+def draft_page(request: Request, digest_id: int, user: User = Depends(require_user)):
+    digest, community = _digest(request, user, digest_id)
+    engine = web(request).engine
+    items = load_items(engine, digest.id)
+    sections = [
+        {"topic": topic, "items": [item for item in items if item.topic_id == topic.id]} for topic in community.topics
+    ]
+    return render(
+        request,
+        "draft.html",
+        digest=digest,
+        community=community,
+        sections=sections,
+        counts={state: sum(item.state == state for item in items) for state in ("proposed", "approved", "rejected")},
+        clicks=click_counts(engine, digest.id) if digest.status != "draft" else {},
+        suggestions=list_suggestions(engine, community.id),
+        events=list_events(engine, digest.id)[-30:][::-1],
+        editable=digest.status == "draft",
+        timezone=community.timezone,
+    )
+
+
+def _locked(request: Request, digest_id: int, error: Exception):
+    return redirect(request, _back(digest_id), flash=f"Not changed: {error}")
+
+
+@router.post("/items/{item_id}/decide")
+def decide(request: Request, item_id: int, state: str = Form(...), user: User = Depends(require_user)):
+    digest, _, item = _item(request, user, item_id)
+    if state not in ("approved", "rejected", "proposed"):
+        raise HTTPException(status_code=400, detail="Unknown decision.")
+    engine = web(request).engine
+    try:
+        decide_item(engine, item_id, state, actor=user.label)
+    except DigestLockedError as error:
+        return _locked(request, digest.id, error)
+    if state in DECISION_KIND:
+        # The decision is also a label: the next ranking of this topic learns from it.
+        record_decision(engine, item.topic_id, item.article_id, DECISION_KIND[state], actor=user.label)
+    return redirect(request, _back(digest.id, f"item-{item_id}"))
+
+
+@router.post("/items/{item_id}/move")
+def move(request: Request, item_id: int, direction: str = Form(...), user: User = Depends(require_user)):
+    digest, _, item = _item(request, user, item_id)
+    engine = web(request).engine
+    section = [other.id for other in load_items(engine, digest.id) if other.topic_id == item.topic_id]
+    index = section.index(item_id)
+    target = index - 1 if direction == "up" else index + 1
+    if 0 <= target < len(section):
+        try:
+            move_item(engine, item_id, target, actor=user.label)
+        except DigestLockedError as error:
+            return _locked(request, digest.id, error)
+    return redirect(request, _back(digest.id, f"item-{item_id}"))
+
+
+@router.post("/items/{item_id}/edit")
+def edit(
+    request: Request, item_id: int, title: str = Form(""), blurb: str = Form(""), user: User = Depends(require_user)
+):
+    digest, _, item = _item(request, user, item_id)
+    title, blurb = title.strip()[:MAX_TITLE], blurb.strip()[:MAX_BLURB]
+    if not title:
+        return redirect(request, _back(digest.id, f"item-{item_id}"), flash="A title cannot be empty.")
+    try:
+        edit_item(
+            web(request).engine,
+            item_id,
+            user.label,
+            title=title if title != item.title else None,
+            blurb=blurb if blurb != item.blurb else None,
+        )
+    except DigestLockedError as error:
+        return _locked(request, digest.id, error)
+    return redirect(request, _back(digest.id, f"item-{item_id}"), flash="Saved.")
+
+
+@router.post("/items/{item_id}/topic")
+def change_topic(request: Request, item_id: int, topic_id: int = Form(...), user: User = Depends(require_user)):
+    digest, community, _ = _item(request, user, item_id)
+    if topic_id not in {topic.id for topic in community.topics}:
+        raise HTTPException(status_code=400, detail="That topic is not one of this community's.")
+    try:
+        move_item_to_topic(web(request).engine, item_id, topic_id, user.label)
+    except (DigestLockedError, ValueError) as error:
+        return _locked(request, digest.id, error)
+    return redirect(request, _back(digest.id, f"item-{item_id}"))
+
+
+def _topic(community: Community, topic_id: int):
+    for topic in community.topics:
+        if topic.id == topic_id:
+            return topic
+    raise HTTPException(status_code=404, detail="Not found.")
+
+
+def _pool(request: Request, digest: Digest, topic_id: int, size: int = 40):
+    engine = web(request).engine
+    taken = {item.article_id for item in load_items(engine, digest.id) if item.topic_id == topic_id}
+    pool = draft_candidates(engine, digest.community_id, digest.period_start, digest.period_end, size).get(topic_id, [])
+    return [candidate for candidate in pool if candidate.article_id not in taken]
+
+
+@router.get("/digests/{digest_id}/topics/{topic_id}/candidates")
+def candidates_page(request: Request, digest_id: int, topic_id: int, user: User = Depends(require_user)):
+    digest, community = _digest(request, user, digest_id)
+    topic = _topic(community, topic_id)
+    return render(
+        request,
+        "candidates.html",
+        digest=digest,
+        community=community,
+        topic=topic,
+        candidates=_pool(request, digest, topic_id),
+        editable=digest.status == "draft",
+    )
+
+
+@router.post("/digests/{digest_id}/topics/{topic_id}/add")
+def add_candidate(
+    request: Request, digest_id: int, topic_id: int, article_id: int = Form(...), user: User = Depends(require_user)
+):
+    digest, community = _digest(request, user, digest_id)
+    _topic(community, topic_id)
+    chosen = next((c for c in _pool(request, digest, topic_id, 200) if c.article_id == article_id), None)
+    if chosen is None:
+        return redirect(request, _back(digest.id), flash="That article is not a candidate for this topic any more.")
+    engine = web(request).engine
+    try:
+        item_id = add_item(
+            engine,
+            digest.id,
+            topic_id,
+            article_id=chosen.article_id,
+            title=chosen.title,
+            blurb=make_blurb(chosen.title, chosen.text),
+            url=chosen.url,
+            source_name=chosen.source,
+            actor=user.label,
+            score=chosen.score,
+            reasons=chosen.reasons,
+            story_id=chosen.story_id,
+        )
+    except DigestLockedError as error:
+        return _locked(request, digest.id, error)
+    record_decision(engine, topic_id, chosen.article_id, "approve", actor=user.label)
+    return redirect(request, _back(digest.id, f"item-{item_id}"), flash="Added to the section.")
+
+
+def _fetch_article(request: Request, url: str) -> ExtractedArticle:
+    """Fetch and extract ``url`` through the hook; ValueError with a reason a curator can act on."""
+    if safe_url(url) is None:
+        # Only http(s): the extraction function would also read local files.
+        raise ValueError("only http:// or https:// links can be added")
+    extract_url = web(request).hooks.extract_url
+    if extract_url is None:
+        raise ValueError("this web app was started without page fetching; start it with `signpost web`")
+    try:
+        found = extract_url(url)
+    except ValueError as error:
+        raise ValueError(f"could not use {url}: {error}") from error
+    except Exception as error:
+        log.exception("extracting %s", url)
+        raise ValueError(f"could not fetch {url}: {type(error).__name__}") from error
+    published = found.get("published_at")
+    return ExtractedArticle(
+        canonical_url=found.get("canonical_url") or url,
+        text=found.get("text") or "",
+        title=found.get("title"),
+        author=found.get("author"),
+        published_at=datetime.fromisoformat(published) if published else None,
+        site_name=found.get("site_name"),
+        language=found.get("language"),
+        summary=found.get("summary"),
+    )
+
+
+def _add_link(request: Request, digest: Digest, topic_id: int, url: str, user: User) -> int:
+    article = _fetch_article(request, url)
+    engine = web(request).engine
+    article_id = save_manual_article(engine, article)
+    title = plain_text(article.title) or article.canonical_url
+    item_id = add_item(
+        engine,
+        digest.id,
+        topic_id,
+        article_id=article_id,
+        title=title[:MAX_TITLE],
+        blurb=make_blurb(title, article.text),
+        url=article.canonical_url,
+        source_name=plain_text(article.site_name)[:200],
+        actor=user.label,
+        reasons=[f"added by hand by {user.label}"],
+    )
+    record_decision(engine, topic_id, article_id, "approve", actor=user.label)
+    return item_id
+
+
+@router.post("/digests/{digest_id}/topics/{topic_id}/link")
+def add_link(request: Request, digest_id: int, topic_id: int, url: str = Form(""), user: User = Depends(require_user)):
+    digest, community = _digest(request, user, digest_id)
+    _topic(community, topic_id)
+    try:
+        item_id = _add_link(request, digest, topic_id, url.strip(), user)
+    except (ValueError, DigestLockedError) as error:
+        return redirect(request, _back(digest.id, f"topic-{topic_id}"), flash=f"Not added: {error}")
+    return redirect(request, _back(digest.id, f"item-{item_id}"), flash="Link added.")
+
+
+@router.post("/digests/{digest_id}/suggestions/{suggestion_id}")
+def handle_suggested(
+    request: Request,
+    digest_id: int,
+    suggestion_id: int,
+    action: str = Form(...),
+    topic_id: int = Form(0),
+    user: User = Depends(require_user),
+):
+    digest, community = _digest(request, user, digest_id)
+    suggestion = get_suggestion(web(request).engine, suggestion_id)
+    if suggestion is None or suggestion["community_id"] != community.id:
+        raise HTTPException(status_code=404, detail="Not found.")
+    if action == "dismiss":
+        handle_suggestion(web(request).engine, suggestion_id, "dismissed", user.label)
+        return redirect(request, _back(digest.id, "suggestions"), flash="Suggestion dismissed.")
+    _topic(community, topic_id)
+    try:
+        item_id = _add_link(request, digest, topic_id, suggestion["url"], user)
+    except (ValueError, DigestLockedError) as error:
+        return redirect(request, _back(digest.id, "suggestions"), flash=f"Not added: {error}")
+    handle_suggestion(web(request).engine, suggestion_id, "added", user.label)
+    return redirect(request, _back(digest.id, f"item-{item_id}"), flash="Suggestion added.")
+
+
+def _preview_message(request: Request, digest: Digest, user: User, topic_ids: frozenset[int]):
+    context = web(request)
+    states = ("proposed", "approved") if digest.status == "draft" else ("approved",)
+    renderer = DigestRenderer(
+        load_content(context.engine, digest.id, states), MailSettings.from_settings(context.settings)
+    )
+    recipient = Recipient(0, user.email, user.name, topic_ids, "<preview@signpost.invalid>", utcnow())
+    return renderer.render(recipient)
+
+
+@router.get("/digests/{digest_id}/preview")
+def preview_page(
+    request: Request, digest_id: int, topic: list[int] = Query(default=[]), user: User = Depends(require_user)
+):
+    digest, community = _digest(request, user, digest_id)
+    chosen = frozenset(topic or [t.id for t in community.topics])
+    message = _preview_message(request, digest, user, chosen)
+    text = message.get_body(preferencelist=("plain",)).get_content() if message else None
+    query = "&".join(f"topic={topic_id}" for topic_id in sorted(chosen))
+    return render(
+        request,
+        "preview.html",
+        digest=digest,
+        community=community,
+        chosen=chosen,
+        text=text,
+        query=query,
+        subject=message["Subject"] if message else "",
+    )
+
+
+@router.get("/digests/{digest_id}/preview/email.html")
+def preview_email(
+    request: Request, digest_id: int, topic: list[int] = Query(default=[]), user: User = Depends(require_user)
+):
+    digest, community = _digest(request, user, digest_id)
+    chosen = frozenset(topic or [t.id for t in community.topics])
+    message = _preview_message(request, digest, user, chosen)
+    page = message.get_body(preferencelist=("html",)).get_content() if message else "<p>No items for these topics.</p>"
+    # Shown in a sandboxed frame: styles only, no scripts, no forms, no plugins.
+    headers = {
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; sandbox"
+    }
+    return HTMLResponse(page, headers=headers)
+
+
+def _send_now(settings: Settings, engine, digest_id: int) -> None:
+    """Hand an approved digest to the outbox and the SMTP server; a failure leaves rows for the next run."""
+    try:
+        queue_digest(engine, settings, digest_id)
+        report = send_digest(engine, settings, digest_id)
+        log.info("digest %s: %s sent, %s failed, %s later", digest_id, report.sent, report.failed, report.retry_later)
+    except Exception:
+        log.exception("sending digest %s now", digest_id)
+
+
+def _local_time(value: str, timezone: str) -> datetime:
+    when = datetime.fromisoformat(value)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(timezone))
+    return when
+
+
+@router.post("/digests/{digest_id}/approve")
+def approve(
+    request: Request,
+    background: BackgroundTasks,
+    digest_id: int,
+    when: str = Form("schedule"),
+    scheduled_for: str = Form(""),
+    user: User = Depends(require_user),
+):
+    digest, community = _digest(request, user, digest_id)
+    context = web(request)
+    if when == "now":
+        scheduled = utcnow()
+    else:
+        try:
+            scheduled = _local_time(scheduled_for, community.timezone)
+        except ValueError:
+            return redirect(request, _back(digest.id, "approve"), flash="Give a date and time to send it, or send now.")
+    try:
+        approve_digest(context.engine, digest.id, user.label, scheduled_for=scheduled)
+    except DigestLockedError as error:
+        return _locked(request, digest.id, error)
+    if when == "now":
+        background.add_task(_send_now, context.settings, context.engine, digest.id)
+        return redirect(request, _back(digest.id), flash="Approved; sending now.")
+    local = scheduled.astimezone(ZoneInfo(community.timezone))
+    return redirect(request, _back(digest.id), flash=f"Approved; it will be sent from {local:%d %b %Y %H:%M %Z}.")
