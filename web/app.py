@@ -6,6 +6,7 @@ POST form carrying a CSRF token, answered with a redirect back to the page.
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -34,10 +35,17 @@ def create_app(settings: Settings, *, hooks: WebHooks | None = None) -> FastAPI:
     """The web app on the store of ``settings``; ``hooks`` bring fetching and discovery from spiders/."""
     if settings.secret_key is None or not settings.secret_key.get_secret_value():
         raise ValueError("the web app signs sessions and links: set SIGNPOST_SECRET_KEY")
-    app = FastAPI(title="Signpost", docs_url=None, redoc_url=None, openapi_url=None)
+    engine = open_store(settings.store_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="Signpost", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.web = WebContext(
         settings=settings,
-        engine=open_store(settings.store_url),
+        engine=engine,
         secret_key=settings.secret_key.get_secret_value(),
         hooks=hooks or WebHooks(),
         environment=make_environment(),
