@@ -72,3 +72,20 @@ def delivery(
         typer.echo(json.dumps(result))
     else:
         console.print(format_delivery_table(result))
+
+
+@app.command("embed")
+def embed(
+    dataset: Annotated[Path, typer.Argument(help="Folder with articles.jsonl (a ranking set).", exists=True)],
+    limit: Annotated[int | None, typer.Option(help="Only the first N articles.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+) -> None:
+    """Signpost's embedder beside plain sentence-transformers, same texts, same run: docs/s, ratio, cosine."""
+    from classify.embedding_bench import format_embedding_table, run_embedding_bench
+
+    with progress_bar("embedding") as update:
+        result = run_embedding_bench(dataset, limit=limit, progress=update)
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        console.print(format_embedding_table(result))
