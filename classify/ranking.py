@@ -72,7 +72,15 @@ def topic_vectors(topics: Sequence[TopicSpec], embed: Embed, example_weight: flo
 
 def relative_scores(similarities: np.ndarray, temperature: float = TEMPERATURE) -> np.ndarray:
     """Softmax over topics (columns): how much of an article's match goes to each topic, rows summing to 1."""
-    logits = similarities / temperature
+    # float64: at T = 0.02 an article clearly in one topic gets a share within 1e-7 of 1, which float32 rounds
+    # to exactly 1.0, and ranking a topic's articles by tied scores loses their order (measured: 733 ties on
+    # the 3-topic BBC subset, MAP .979 in float32 against .990 in float64).
+    return softmax_rows(np.asarray(similarities, dtype=np.float64) / temperature)
+
+
+def softmax_rows(logits: np.ndarray) -> np.ndarray:
+    """Softmax of each row, in float64."""
+    logits = np.asarray(logits, dtype=np.float64)
     logits = logits - logits.max(axis=1, keepdims=True)
     weights = np.exp(logits)
     return weights / weights.sum(axis=1, keepdims=True)
@@ -110,14 +118,34 @@ def zero_shot_scores(
     corpus_mean: np.ndarray | None = None,
 ) -> np.ndarray:
     """Scores in [0, 1], shape (n_articles, n_topics), of each article for each topic relative to the others."""
+    return softmax_rows(zero_shot_logits(article_vectors, topic_vectors, config, corpus_mean))
+
+
+def zero_shot_logits(
+    article_vectors: np.ndarray,
+    topic_vectors: np.ndarray,
+    config: ZeroShotConfig | None = None,
+    corpus_mean: np.ndarray | None = None,
+) -> np.ndarray:
+    """The logits (similarity / temperature, float64) whose softmax over topics is zero_shot_scores."""
     config = config or ZeroShotConfig()
-    vectors = centered(article_vectors, corpus_mean) if config.center else _unit_rows(article_vectors)
+    vectors = scoring_space(article_vectors, config, corpus_mean)
     topics = _unit_rows(topic_vectors)
-    scores = relative_scores(vectors @ topics.T, config.temperature)
+    similarities = vectors @ topics.T
     for _ in range(config.prf_rounds):
-        topics = pseudo_feedback(vectors, topic_vectors, scores, config.prf_weight)
-        scores = relative_scores(vectors @ topics.T, config.temperature)
-    return scores
+        topics = pseudo_feedback(
+            vectors, topic_vectors, relative_scores(similarities, config.temperature), config.prf_weight
+        )
+        similarities = vectors @ topics.T
+    return similarities.astype(np.float64) / config.temperature
+
+
+def scoring_space(
+    article_vectors: np.ndarray, config: ZeroShotConfig | None = None, corpus_mean: np.ndarray | None = None
+) -> np.ndarray:
+    """Article vectors as zero-shot scoring sees them: centred on the corpus mean (when configured), unit rows."""
+    config = config or ZeroShotConfig()
+    return centered(article_vectors, corpus_mean) if config.center else _unit_rows(article_vectors)
 
 
 def keyword_pattern(words: Sequence[str]) -> re.Pattern[str] | None:
