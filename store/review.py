@@ -262,6 +262,8 @@ def record_click(engine: Engine, item_id: int, member_id: int | None) -> bool:
     """Count a click; True when it is this member's first click on the item (the one worth learning from)."""
     with engine.begin() as connection:
         earlier = None
+        if member_id is not None and connection.scalar(select(members.c.id).where(members.c.id == member_id)) is None:
+            member_id = None  # the member was deleted since the email went out; the click still counts
         if member_id is not None:
             earlier = connection.scalar(
                 select(item_clicks.c.id)
