@@ -51,6 +51,42 @@ def pipeline(
         console.print(format_pipeline_table(result))
 
 
+@app.command("ranking")
+def ranking(
+    dataset: Annotated[Path, typer.Argument(help="Folder with articles.jsonl and topics.yaml.", exists=True)],
+    feedback: Annotated[int, typer.Option(help="Approvals and rejections drawn per topic before scoring.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the draw of feedback labels.")] = 0,
+    out: Annotated[Path | None, typer.Option(help="Write one {id, topic, score} line per article and topic.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+) -> None:
+    """Topic ranking (MAP, nDCG@10, P@10), zero-shot or after feedback, beside the softmax baseline."""
+    from classify.ranking_bench import format_ranking_table, run_ranking_bench
+
+    with console.status("embedding and scoring"):
+        result = run_ranking_bench(dataset, feedback=feedback, seed=seed, out=out)
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        console.print(format_ranking_table(result))
+
+
+@app.command("clustering")
+def clustering(
+    dataset: Annotated[Path, typer.Argument(help="Folder with articles.jsonl, a story per article.", exists=True)],
+    out: Annotated[Path | None, typer.Option(help="Write one {id, cluster, duplicate_of} line per article.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+) -> None:
+    """Story clusters and copies: B-cubed and pairwise precision, recall and F1 against the set's stories."""
+    from classify.clustering_bench import format_clustering_table, run_clustering_bench
+
+    with console.status("embedding and grouping"):
+        result = run_clustering_bench(dataset, out=out)
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        console.print(format_clustering_table(result))
+
+
 @app.command("delivery")
 def delivery(
     members: Annotated[int, typer.Option(help="Members the digest goes to, each following 1-3 topics.")] = 10000,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from contextlib import contextmanager
+from typing import TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -12,6 +15,7 @@ from config.settings import Settings, load_settings
 from flows.runtime import prepare_environment
 from store.db import open_store
 
+T = TypeVar("T")
 console = Console()
 errors = Console(stderr=True)
 
@@ -39,3 +43,25 @@ def progress_bar(description: str):
             progress.update(task_id, completed=done, total=total)
 
         yield update
+
+
+def run_with_progress(description: str, work: Callable[[], T], poll: Callable[[], tuple[int, int]]) -> T:
+    """Run ``work()`` in a thread while a progress bar follows ``poll() -> (done, total)`` from the store."""
+    outcome: dict = {}
+
+    def target() -> None:
+        try:
+            outcome["result"] = work()
+        except BaseException as error:  # handed back to the caller's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, daemon=True)
+    with progress_bar(description) as update:
+        thread.start()
+        while thread.is_alive():
+            update(*poll())
+            thread.join(0.5)
+        update(*poll())
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]

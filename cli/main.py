@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,8 +11,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli import bench, sources
-from cli.context import console, errors, progress_bar, settings_and_store
+from cli import bench, ranking, sources
+from cli.context import console, errors, run_with_progress, settings_and_store
 from config.files import ConfigError
 
 app = typer.Typer(
@@ -23,6 +22,9 @@ app = typer.Typer(
 )
 app.add_typer(sources.app, name="sources")
 app.add_typer(bench.app, name="bench")
+app.command()(ranking.classify)
+app.command()(ranking.rank)
+app.command()(ranking.decide)
 
 
 @app.command()
@@ -43,28 +45,6 @@ def sync(file: Annotated[Path, typer.Argument(help="YAML file of communities, to
         raise typer.Exit(1)
 
 
-def _run_with_progress(description: str, work, poll) -> object:
-    """Run ``work()`` in a thread while a progress bar follows ``poll() -> (done, total)`` from the store."""
-    outcome: dict = {}
-
-    def target() -> None:
-        try:
-            outcome["result"] = work()
-        except BaseException as error:  # handed back to the caller's thread
-            outcome["error"] = error
-
-    thread = threading.Thread(target=target, daemon=True)
-    with progress_bar(description) as update:
-        thread.start()
-        while thread.is_alive():
-            update(*poll())
-            thread.join(0.5)
-        update(*poll())
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["result"]
-
-
 def run_crawl_and_extract(community: str | None, all_sources: bool) -> tuple[dict, dict]:
     """The crawl flow then the extract flow, with progress bars that read the store."""
     from flows.ingest import crawl_flow, extract_flow
@@ -78,13 +58,13 @@ def run_crawl_and_extract(community: str | None, all_sources: bool) -> tuple[dic
         else sources_due(engine, community=community)
     )
     started = datetime.now(UTC)
-    crawled = _run_with_progress(
+    crawled = run_with_progress(
         "crawling sources",
         lambda: crawl_flow(community=community, all_sources=all_sources),
         lambda: (crawls_finished_since(engine, started), len(due)),
     )
     pending = page_counts(engine).get("pending", 0)
-    extracted = _run_with_progress(
+    extracted = run_with_progress(
         "extracting articles",
         lambda: extract_flow(),
         lambda: (pending - page_counts(engine).get("pending", 0), pending),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from store.db import dialect_insert, utcnow
 from store.schema import article_vectors, articles
@@ -21,6 +21,13 @@ def articles_without_vector(engine: Engine, model: str, limit: int | None = None
         if limit:
             query = query.limit(limit)
         return [(row.id, row.title or "", row.text) for row in connection.execute(query)]
+
+
+def count_without_vector(engine: Engine, model: str) -> int:
+    with engine.connect() as connection:
+        has_vector = select(article_vectors.c.article_id).where(article_vectors.c.model == model)
+        query = select(func.count()).select_from(articles).where(articles.c.id.not_in(has_vector))
+        return connection.scalar(query) or 0
 
 
 def save_vectors(engine: Engine, model: str, article_ids: list[int], vectors: np.ndarray) -> None:

@@ -1,0 +1,54 @@
+"""The embedding stage: vectors for every article that has none from the configured model, chunk by chunk."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from classify.embedding import Embedder, article_text
+from config.settings import Settings
+from store.vectors import articles_without_vector, count_without_vector, save_vectors
+
+# Articles embedded and saved per round: a crash loses at most one chunk of work, and memory stays flat.
+CHUNK = 1024
+
+
+@dataclass
+class EmbedReport:
+    model: str
+    articles: int = 0
+    seconds: float = 0.0
+
+
+def embed_pending(
+    engine: Engine,
+    settings: Settings,
+    embedder: Embedder | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> EmbedReport:
+    """Embed the articles without a vector from the model in use; a change of model re-embeds everything."""
+    embedder = embedder or Embedder.from_settings(settings)
+    report = EmbedReport(model=embedder.name)
+    started = time.monotonic()
+    total = count_without_vector(engine, embedder.name)
+    while True:
+        pending = articles_without_vector(engine, embedder.name, limit=CHUNK)
+        if not pending:
+            break
+        texts = [article_text(title, text) for _, title, text in pending]
+        done_before = report.articles
+
+        def chunk_progress(done: int, _total: int, offset: int = done_before) -> None:
+            if progress:
+                progress(offset + done, total)
+
+        vectors = embedder.embed(texts, progress=chunk_progress)
+        save_vectors(engine, embedder.name, [article_id for article_id, _, _ in pending], vectors)
+        report.articles += len(pending)
+        if progress:
+            progress(report.articles, total)
+    report.seconds = time.monotonic() - started
+    return report
