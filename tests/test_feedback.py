@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -139,16 +138,14 @@ def test_scores_without_labels_are_the_zero_shot_and_unlabelled_topics_keep_thei
     np.testing.assert_allclose(scores.sum(axis=1), 1, atol=1e-9)
 
 
-def test_learning_and_scoring_twenty_thousand_articles_is_fast():
+def test_learning_and_scoring_twenty_thousand_articles_gives_sound_scores():
+    # Speed is measured by `signpost bench ranking` and the pipeline bench, not asserted here.
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(20_000, 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     prior = vectors[rng.choice(len(vectors), 10, replace=False)] + 0.1
     topic_ids = [f"t{j}" for j in range(10)]
     labels = [Label(int(i), topic_ids[int(i) % 10], 1 if i % 3 else -1) for i in rng.choice(20_000, 640, replace=False)]
-    started = time.perf_counter()
     scores = learn(vectors, labels, topic_ids, prior).score(vectors)
-    elapsed = time.perf_counter() - started
     assert scores.shape == (20_000, 10)
-    # Measured 0.6 to 1.4 s on 2 busy shared cores; the bound leaves room for a busier machine.
-    assert elapsed < 4, elapsed
+    assert np.isfinite(scores).all() and (scores >= 0).all() and (scores <= 1).all()
