@@ -82,11 +82,19 @@ def default_embed() -> Embed:
         return embed
 
 
+def embedder_identity(embed: Embed) -> str:
+    """What made the vectors, so that a cache never hands one model's vectors to another's run."""
+    owner = getattr(embed, "__self__", None)
+    if owner is not None and hasattr(owner, "name"):
+        return f"{owner.name}/{getattr(owner, 'backend', '')}"
+    return f"{getattr(embed, '__module__', '')}.{getattr(embed, '__qualname__', repr(embed))}"
+
+
 def cached_vectors(dataset_dir: Path, texts: Sequence[str], embed: Embed, cache_dir: Path | None) -> np.ndarray:
     """Article vectors, from a file keyed by the texts' hash when one was saved before."""
     if cache_dir is None:
         return np.asarray(embed(texts), dtype=np.float32)
-    digest = hashlib.sha256("\x1e".join(texts).encode("utf-8")).hexdigest()[:20]
+    digest = hashlib.sha256("\x1e".join([embedder_identity(embed), *texts]).encode("utf-8")).hexdigest()[:20]
     path = cache_dir / f"signpost-ranking-{dataset_dir.name}-{digest}.npy"
     if path.exists():
         return np.load(path)
