@@ -23,7 +23,14 @@ def load_clustering_set(dataset_dir: Path) -> list[dict]:
     """The records of a clustering set's articles.jsonl: id, title, text, story, maybe published and source."""
     path = dataset_dir if dataset_dir.is_file() else dataset_dir / "articles.jsonl"
     with path.open(encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
+        records = [json.loads(line) for line in lines if line.strip()]
+    if not any("story" in record for record in records):
+        if not any(record.get("duplicate_of") for record in records):
+            raise ValueError(f"{path}: no record has a story or a duplicate_of to score clusters against")
+        # A set that only marks copies (BBC) is scored on them: a copy is in its original's story, the rest alone.
+        for record in records:
+            record["story"] = str(record.get("duplicate_of") or record["id"])
+    return records
 
 
 def fixture_clustering_set(web: Any) -> list[dict]:

@@ -149,7 +149,8 @@ def candidate_edges(
         rows, cols = np.nonzero(block >= floor)
         rows_global = rows + start
         keep = cols > rows_global
-        gap = np.abs(stamps[rows_global] - stamps[cols])
+        with np.errstate(invalid="ignore"):  # inf - inf for two undated items; handled just below
+            gap = np.abs(stamps[rows_global] - stamps[cols])
         # An undated item (inf) may pair with anything: it has no date to fall outside the window.
         keep &= ~(gap > window.total_seconds()) | ~np.isfinite(stamps[rows_global]) | ~np.isfinite(stamps[cols])
         lefts.append(rows_global[keep])

@@ -28,6 +28,13 @@ class TopicConfig(Strict):
     examples: list[HttpUrl] = Field(default_factory=list, description="URLs of articles that fit the topic.")
 
 
+class WebhookConfig(Strict):
+    url: HttpUrl
+    format: Literal["slack", "teams", "mattermost", "json"] = Field(
+        "json", description="The body the receiver expects: a Slack, Teams or Mattermost message, or plain JSON."
+    )
+
+
 class CommunityConfig(Strict):
     slug: str = Field(pattern=SLUG)
     name: str = Field(min_length=1)
@@ -37,6 +44,7 @@ class CommunityConfig(Strict):
     items_per_topic: int = Field(5, ge=1, le=50)
     curators: list[str] = Field(default_factory=list, description="Email addresses of the curators.")
     topics: list[TopicConfig] = Field(default_factory=list)
+    webhooks: list[WebhookConfig] = Field(default_factory=list, description="Where each published digest is posted.")
 
     @field_validator("timezone")
     @classmethod

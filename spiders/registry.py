@@ -16,6 +16,7 @@ from spiders.urls import check_source_url
 from store.communities import save_community
 from store.records import Source
 from store.sources import get_source, list_sources, save_source
+from store.webhooks import save_webhooks
 
 
 class NothingToCrawlError(ValueError):
@@ -79,7 +80,7 @@ def sync_file(engine: Engine, settings: Settings, path: Path) -> SyncReport:
     declared = load_signpost_file(path)
     report = SyncReport()
     for community in declared.communities:
-        save_community(
+        community_id = save_community(
             engine,
             slug=community.slug,
             name=community.name,
@@ -99,6 +100,7 @@ def sync_file(engine: Engine, settings: Settings, path: Path) -> SyncReport:
                 for topic in community.topics
             ],
         )
+        save_webhooks(engine, community_id, [(str(hook.url), hook.format) for hook in community.webhooks])
         report.communities.append(community.slug)
     known = {source.site_url: source for source in list_sources(engine)}
     for declared_source in declared.sources:

@@ -413,3 +413,31 @@ item_clicks = Table(
     Column("member_id", ForeignKey("members.id", ondelete="SET NULL")),
     _when("clicked_at", nullable=False),
 )
+
+# Webhooks that receive each published digest (migration 0005).
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("community_id", ForeignKey("communities.id", ondelete="CASCADE"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("format", String(16), nullable=False, comment="slack, teams, mattermost or json."),
+    Column("enabled", Boolean, nullable=False, default=True),
+    _when("created_at", nullable=False),
+    UniqueConstraint("community_id", "url"),
+)
+
+webhook_posts = Table(
+    "webhook_posts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("digest_id", ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
+    Column("webhook_id", ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("state", String(16), nullable=False, default="pending", comment="pending, sent or failed."),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    _when("sent_at"),
+    UniqueConstraint("digest_id", "webhook_id"),
+    comment="One row per digest and webhook, so a publish run again never posts twice.",
+)
