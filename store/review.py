@@ -9,10 +9,12 @@ from datetime import datetime
 from sqlalchemy import Engine, func, or_, select, update
 
 from store.articles import text_fingerprint
+from store.candidates import DraftCandidate, _carried_by, _story_coverage
 from store.db import utcnow
-from store.digests import DigestItem, DigestLockedError, _item, record_event
+from store.digests import CoveredBy, DigestItem, DigestLockedError, _item, record_event
 from store.records import ExtractedArticle
 from store.schema import (
+    article_groups,
     articles,
     communities,
     digest_items,
@@ -20,6 +22,7 @@ from store.schema import (
     item_clicks,
     members,
     suggestions,
+    topic_scores,
     topics,
 )
 
@@ -336,3 +339,78 @@ def feed_items(
         query = query.where(digest_items.c.topic_id == topic_id)
     with engine.connect() as connection:
         return [dict(row) for row in connection.execute(query).mappings()]
+
+
+def topic_candidates(
+    engine: Engine, topic_id: int, since: datetime, until: datetime, limit: int = 40
+) -> list[DraftCandidate]:
+    """The ``limit`` best-scored articles of one topic published in [since, until), as drafting sees them.
+
+    The same choice as ``store.candidates.draft_candidates`` for a single topic, walking the topic's score index
+    instead of ranking every topic of the community: the "more candidates" page stays fast on a big store.
+    """
+    when = func.coalesce(articles.c.published_at, articles.c.first_seen_at)
+    window = max(limit * 4, 100)
+    with engine.connect() as connection:
+        while True:
+            # The topic's best scores first, straight off its (topic_id, score) index; then the period and copies.
+            best = (
+                select(topic_scores.c.article_id, topic_scores.c.score, topic_scores.c.reasons)
+                .where(topic_scores.c.topic_id == topic_id, topic_scores.c.excluded.is_(False))
+                .order_by(topic_scores.c.score.desc(), topic_scores.c.article_id)
+                .limit(window)
+                .subquery()
+            )
+            query = (
+                select(
+                    best.c.score,
+                    best.c.reasons,
+                    articles.c.id.label("article_id"),
+                    articles.c.title,
+                    articles.c.text,
+                    articles.c.canonical_url,
+                    articles.c.site_name,
+                    articles.c.published_at,
+                    article_groups.c.story_id,
+                )
+                .join(articles, articles.c.id == best.c.article_id)
+                .outerjoin(article_groups, article_groups.c.article_id == articles.c.id)
+                .where(when >= since, when < until, article_groups.c.duplicate_of.is_(None))
+                .order_by(best.c.score.desc(), articles.c.id)
+                .limit(limit)
+            )
+            rows = connection.execute(query).all()
+            scored = (
+                connection.scalar(
+                    select(func.count()).select_from(topic_scores).where(topic_scores.c.topic_id == topic_id)
+                )
+                if len(rows) < limit
+                else 0
+            )
+            if len(rows) >= limit or window >= scored:
+                break
+            window *= 4
+        carried = _carried_by(connection, [row.article_id for row in rows])
+        coverage = _story_coverage(connection, sorted({row.story_id for row in rows if row.story_id is not None}))
+    found = []
+    for row in rows:
+        own = carried.get(row.article_id) or [CoveredBy(row.site_name or "", row.canonical_url)]
+        others: dict[str, CoveredBy] = {}
+        for entry in [*own[1:], *coverage.get(row.story_id, [])]:
+            if entry.source and entry.source != own[0].source and entry.source not in others:
+                others[entry.source] = entry
+        found.append(
+            DraftCandidate(
+                article_id=row.article_id,
+                title=row.title or "",
+                text=row.text,
+                url=own[0].url or row.canonical_url,
+                source=own[0].source,
+                published_at=row.published_at,
+                story_id=row.story_id,
+                score=row.score,
+                reasons=list(row.reasons or []),
+                other_sources=tuple(others.values()),
+            )
+        )
+    return found

@@ -22,7 +22,6 @@ from config.settings import Settings
 from digests.blurbs import make_blurb
 from digests.delivery import queue_digest, send_digest
 from digests.render import DigestRenderer, MailSettings, Recipient, load_content, plain_text, safe_url
-from store.candidates import draft_candidates
 from store.communities import Community, list_communities
 from store.db import utcnow
 from store.digests import (
@@ -47,6 +46,7 @@ from store.review import (
     list_suggestions,
     move_item_to_topic,
     save_manual_article,
+    topic_candidates,
 )
 from store.scores import record_decision
 from store.users import User
@@ -204,8 +204,8 @@ def _topic(community: Community, topic_id: int):
 def _pool(request: Request, digest: Digest, topic_id: int, size: int = 40):
     engine = web(request).engine
     taken = {item.article_id for item in load_items(engine, digest.id) if item.topic_id == topic_id}
-    pool = draft_candidates(engine, digest.community_id, digest.period_start, digest.period_end, size).get(topic_id, [])
-    return [candidate for candidate in pool if candidate.article_id not in taken]
+    pool = topic_candidates(engine, topic_id, digest.period_start, digest.period_end, size + len(taken))
+    return [candidate for candidate in pool if candidate.article_id not in taken][:size]
 
 
 @router.get("/digests/{digest_id}/topics/{topic_id}/candidates")
