@@ -11,7 +11,9 @@ import pytest
 import uvicorn
 from test_web_support import PASSWORD, Seeded, web_settings
 
+from config.settings import Settings
 from digests.delivery_bench import free_port
+from store.db import open_store
 from store.digests import get_digest, list_events, load_items
 from store.scores import community_decisions
 from web.app import create_app
@@ -34,7 +36,10 @@ def browser():
 
 
 @pytest.fixture
-def live_server(settings, engine):
+def live_server(tmp_path):
+    # One browser run is enough: both databases are covered by the TestClient tests.
+    settings = Settings(var_dir=tmp_path / "var", database_url=f"sqlite:///{tmp_path / 'signpost.db'}")
+    engine = open_store(settings.store_url)
     seeded = Seeded(engine)
     port = free_port()
     app = create_app(web_settings(settings, public_url=f"http://127.0.0.1:{port}"))
@@ -48,6 +53,7 @@ def live_server(settings, engine):
     yield f"http://127.0.0.1:{port}", seeded
     server.should_exit = True
     thread.join(10)
+    engine.dispose()
 
 
 def test_a_curator_reviews_a_draft_in_a_browser(browser, live_server):
