@@ -53,7 +53,7 @@ def run_crawl_and_extract(community: str | None, all_sources: bool) -> tuple[dic
 
     _, engine = settings_and_store()
     due = (
-        list_sources(engine, community=community, enabled_only=True)
+        list_sources(engine, community=community, enabled_only=True, include_shared=True)
         if all_sources
         else sources_due(engine, community=community)
     )

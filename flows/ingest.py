@@ -36,7 +36,7 @@ def crawl_flow(community: str | None = None, all_sources: bool = False) -> dict:
     settings = load_settings()
     engine = open_store(settings.store_url)
     due = (
-        list_sources(engine, community=community, enabled_only=True)
+        list_sources(engine, community=community, enabled_only=True, include_shared=True)
         if all_sources
         else sources_due(engine, community=community)
     )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
 
 from store.db import dialect_insert, utcnow
-from store.schema import digest_events, digest_items, digests
+from store.schema import digest_events, digest_items, digests, webhook_posts, webhooks
 
 ITEM_STATES = ("proposed", "approved", "rejected")
 
@@ -331,3 +331,26 @@ def list_events(engine: Engine, digest_id: int) -> list[dict]:
             select(digest_events).where(digest_events.c.digest_id == digest_id).order_by(digest_events.c.id)
         ).mappings()
         return [dict(row) for row in rows]
+
+
+def digests_to_publish(engine: Engine, now: datetime, webhook_grace: timedelta = timedelta(days=2)) -> list[int]:
+    """Approved digests whose time has come, and recently sent ones that some webhook has not had yet."""
+    unposted = (
+        select(webhooks.c.id)
+        .where(
+            webhooks.c.community_id == digests.c.community_id,
+            webhooks.c.enabled.is_(True),
+            ~select(webhook_posts.c.id)
+            .where(
+                webhook_posts.c.webhook_id == webhooks.c.id,
+                webhook_posts.c.digest_id == digests.c.id,
+                webhook_posts.c.state == "sent",
+            )
+            .exists(),
+        )
+        .exists()
+    )
+    due = and_(digests.c.status == "approved", func.coalesce(digests.c.scheduled_for, digests.c.approved_at) <= now)
+    sent_recently = and_(digests.c.status == "sent", digests.c.updated_at >= now - webhook_grace, unposted)
+    with engine.connect() as connection:
+        return list(connection.scalars(select(digests.c.id).where(or_(due, sent_recently)).order_by(digests.c.id)))

@@ -102,28 +102,35 @@ def get_source(engine: Engine, key: int | str) -> Source:
         return _source(row, _communities_of(connection, [row.id]).get(row.id, []))
 
 
-def list_sources(engine: Engine, *, community: str | None = None, enabled_only: bool = False) -> list[Source]:
+def list_sources(
+    engine: Engine, *, community: str | None = None, enabled_only: bool = False, include_shared: bool = False
+) -> list[Source]:
+    """Sources by id; ``community`` keeps that community's, and with ``include_shared`` those serving everyone."""
     with engine.connect() as connection:
         query = select(sources).order_by(sources.c.id)
         if enabled_only:
             query = query.where(sources.c.enabled.is_(True))
         if community:
-            query = (
-                query.join(community_sources, community_sources.c.source_id == sources.c.id)
+            own = sources.c.id.in_(
+                select(community_sources.c.source_id)
                 .join(communities, communities.c.id == community_sources.c.community_id)
                 .where(communities.c.slug == community)
             )
+            # A source named for no community serves them all.
+            linked_anywhere = select(community_sources.c.source_id).where(community_sources.c.source_id == sources.c.id)
+            shared = ~linked_anywhere.exists()
+            query = query.where(or_(own, shared) if include_shared else own)
         rows = connection.execute(query).all()
         linked = _communities_of(connection, [row.id for row in rows])
         return [_source(row, linked.get(row.id, [])) for row in rows]
 
 
 def sources_due(engine: Engine, now: datetime | None = None, *, community: str | None = None) -> list[Source]:
-    """Enabled sources whose next check has come (or that were never checked)."""
+    """Enabled sources whose next check has come (or that were never checked): the community's and shared ones."""
     now = now or utcnow()
     return [
         source
-        for source in list_sources(engine, community=community, enabled_only=True)
+        for source in list_sources(engine, community=community, enabled_only=True, include_shared=True)
         if source.health.next_check_at is None or source.health.next_check_at <= now
     ]
 

@@ -1,0 +1,122 @@
+"""The weekly flow of one community: crawl, extract, classify, draft the digest, and tell its curators."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+
+from config.settings import load_settings
+from digests.drafting import draft_digest
+from digests.periods import digest_period
+from flows.classify import classify_flow
+from flows.ingest import crawl_flow, extract_flow
+from store.communities import get_community
+from store.db import open_store
+from store.digests import load_items
+from store.users import curators_of
+from web.mail import MailError, send_email
+
+# Articles dated this long before the period still count: feeds date some items late, and a story that broke
+# just before the period should not vanish from it.
+SCORING_LEAD = timedelta(days=3)
+
+
+@task(task_run_name="draft {community}", retries=1, retry_delay_seconds=10)
+def draft_task(community: str, period_start: datetime, period_end: datetime) -> dict:
+    """Draft (or redraft in place) the community's digest for the period; returns its id and section sizes."""
+    settings = load_settings()
+    engine = open_store(settings.store_url)
+    found = get_community(engine, community)
+    digest_id = draft_digest(engine, found, period_start, period_end, actor="weekly flow")
+    items = load_items(engine, digest_id)
+    engine.dispose()
+    per_topic = {topic.slug: sum(1 for item in items if item.topic_id == topic.id) for topic in found.topics}
+    return {"digest_id": digest_id, "items": len(items), "per_topic": per_topic}
+
+
+@task(task_run_name="tell the curators of {community}")
+def notify_task(community: str, digest_id: int, items: int) -> list[str]:
+    """Email each curator of the community a link to the draft; a mail failure is logged, not fatal."""
+    settings = load_settings()
+    engine = open_store(settings.store_url)
+    found = get_community(engine, community)
+    curators = curators_of(engine, found.id)
+    engine.dispose()
+    logger = get_run_logger()
+    link = f"{settings.public_url.rstrip('/')}/review/digests/{digest_id}"
+    told = []
+    for email in curators:
+        try:
+            send_email(
+                settings,
+                email,
+                f"{found.name}: this week's digest is ready for review",
+                f"Signpost has drafted this week's digest for {found.name}: {items} items.\n\n"
+                f"Review, reorder and approve it here:\n{link}\n",
+            )
+            told.append(email)
+        except MailError as error:
+            logger.warning("could not tell %s about digest %d: %s", email, digest_id, error)
+    return told
+
+
+def run_name() -> str:
+    from prefect.runtime import flow_run
+
+    return f"weekly-{flow_run.parameters.get('community', 'all')}"
+
+
+@flow(name="weekly", flow_run_name=run_name, log_prints=True)
+def weekly_flow(community: str, now: datetime | None = None) -> dict:
+    """One community's week, each stage doing only what is new since the last run."""
+    logger = get_run_logger()
+    settings = load_settings()
+    engine = open_store(settings.store_url)
+    found = get_community(engine, community)
+    engine.dispose()
+    period_start, period_end = digest_period(found.schedule, found.timezone, now)
+    logger.info("drafting %s for %s to %s", community, period_start, period_end)
+
+    crawled = crawl_flow(community=community)
+    extracted = extract_flow()
+    classified = classify_flow(community=community, since=period_start - SCORING_LEAD)
+    drafted = draft_task(community, period_start, period_end)
+    drafted["curators_told"] = notify_task(community, drafted["digest_id"], drafted["items"])
+    report = {
+        "community": community,
+        "period": [period_start.isoformat(), period_end.isoformat()],
+        "crawl": crawled,
+        "extract": extracted,
+        "classify": classified,
+        "draft": drafted,
+    }
+    create_markdown_artifact(key=f"weekly-{community}", markdown=run_report_markdown(report))
+    return report
+
+
+def run_report_markdown(report: dict) -> str:
+    """The run report an admin reads in Prefect's UI: sources, articles, candidates and time per stage."""
+    crawl, extract, classify, draft = report["crawl"], report["extract"], report["classify"], report["draft"]
+    lines = [
+        f"# Weekly run of {report['community']}",
+        f"Period {report['period'][0]} to {report['period'][1]}.",
+        "",
+        "| stage | result |",
+        "| --- | --- |",
+        f"| crawl | {crawl['sources']} sources: {crawl['sources_ok']} ok, {crawl['not_modified']} unchanged, "
+        f"{crawl['sources_failed']} failing; {crawl['pages_fetched']} pages |",
+        f"| extract | {extract['new_articles']} new articles, {extract['duplicates']} duplicates, "
+        f"{extract['skipped']} skipped, {extract['failed']} failed ({extract['seconds']} s) |",
+        f"| embed | {classify['embed']['articles']} articles ({classify['embed']['seconds']} s) |",
+        f"| group | {classify['group']['duplicates']} copies, {classify['group']['stories_started']} new stories "
+        f"({classify['group']['seconds']} s) |",
+        f"| draft | digest {draft['digest_id']}: {draft['items']} items |",
+    ]
+    for slug, scored in classify["score"].items():
+        lines.append(f"| score {slug} | {scored['articles']} articles, {scored['decisions']} decisions |")
+    lines += ["", "Candidates per topic: " + ", ".join(f"{t} {n}" for t, n in draft["per_topic"].items())]
+    if crawl["failures"]:
+        lines += ["", "## Failing sources", *[f"- source {key}: {error}" for key, error in crawl["failures"].items()]]
+    return "\n".join(lines)

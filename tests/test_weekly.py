@@ -1,0 +1,123 @@
+"""The weekly and publish flows under Prefect: a fixture web becomes a draft, curators hear of it, members get it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from email import message_from_bytes
+from email.policy import default
+
+import pytest
+import yaml
+from aiosmtpd.controller import Controller
+from prefect.testing.utilities import prefect_test_harness
+from sqlalchemy import select
+from test_digests_webhooks import Receiver
+
+from conftest import shared_data
+from digests.delivery_bench import free_port
+from fixtureweb import REFERENCE_NOW, FixtureServer, build_fixture_web
+from flows.publish import publish_due_flow
+from flows.weekly import weekly_flow
+from spiders.registry import add_source_from_url
+from store.communities import get_community, save_community
+from store.digests import approve_digest, get_digest, load_items
+from store.members import add_member, confirm_membership, join_community
+from store.schema import topic_scores
+from store.users import save_user, set_curator
+from store.webhooks import save_webhooks
+
+pytestmark = pytest.mark.slow
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append((list(envelope.rcpt_tos), envelope.content))
+        return "250 accepted"
+
+
+@pytest.fixture(scope="module")
+def prefect_server():
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def inbox():
+    found = Inbox()
+    controller = Controller(found, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield found, controller.port
+    controller.stop()
+
+
+def test_weekly_then_publish(prefect_server, engine, settings, monkeypatch, inbox):
+    mail, smtp_port = inbox
+    for name, value in {
+        "DATABASE_URL": settings.store_url,
+        "ALLOW_PRIVATE_ADDRESSES": "true",
+        "AUTOTHROTTLE": "false",
+        "DOWNLOAD_TIMEOUT": "5",
+        "SECRET_KEY": "weekly-test",
+        "PUBLIC_URL": "https://signpost.example.org",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_port),
+        "SMTP_SECURITY": "none",
+    }.items():
+        monkeypatch.setenv(f"SIGNPOST_{name}", value)
+    spec = yaml.safe_load((shared_data("bbc") / "topics.yaml").read_text())
+    save_community(
+        engine,
+        slug="desk",
+        name="News desk",
+        timezone="UTC",
+        schedule="0 9 * * FRI",  # the fixture web's reference moment is a Friday, 09:00 UTC
+        items_per_topic=3,
+        topic_list=[{"slug": t["id"], "name": t["name"], "description": t["description"]} for t in spec["topics"]],
+    )
+    community = get_community(engine, "desk")
+    set_curator(engine, save_user(engine, "curator@example.org", "Cat Curator"), community.id)
+    sport, tech = (next(t.id for t in community.topics if t.slug == slug) for slug in ("sport", "tech"))
+    for email, topics in (("sporty@example.net", [sport]), ("geek@example.net", [tech]), ("all@example.net", None)):
+        member = add_member(engine, email)
+        join_community(engine, member, community.id, topics or [t.id for t in community.topics])
+        confirm_membership(engine, member, community.id)
+    receiver = Receiver()
+    save_webhooks(engine, community.id, [(f"{receiver.url}/chat", "mattermost")])
+
+    web = build_fixture_web([shared_data("bbc")], sites=4, articles_per_site=12, faults=False)
+    with FixtureServer(web, port=0):
+        for site in web.sites:
+            add_source_from_url(engine, settings, site.base_url, name=site.name)
+        report = weekly_flow("desk", now=REFERENCE_NOW + timedelta(minutes=5))
+
+    # A draft of the week before the reference moment, with sections, and the curator told where it is.
+    draft = report["draft"]
+    digest = get_digest(engine, draft["digest_id"])
+    assert (digest.status, digest.period_end) == ("draft", REFERENCE_NOW)
+    assert draft["items"] > 0 and sum(draft["per_topic"].values()) == draft["items"], report
+    assert draft["curators_told"] == ["curator@example.org"]
+    [(to, notice)] = mail.messages
+    assert to == ["curator@example.org"]
+    assert f"/review/digests/{digest.id}" in message_from_bytes(notice, policy=default).get_body().get_content()
+    with engine.connect() as connection:
+        assert connection.scalar(select(topic_scores.c.article_id).limit(1)) is not None
+
+    # Approved, then published when due: each member gets their topics once, the chat gets one post.
+    approve_digest(engine, digest.id, "curator@example.org")
+    mail.messages.clear()
+    published = publish_due_flow()
+    assert [run["digest_id"] for run in published] == [digest.id]
+    items_by_topic = Counter(item.topic_id for item in load_items(engine, digest.id))
+    expected = {"all@example.net"}
+    expected |= {"sporty@example.net"} if items_by_topic[sport] else set()
+    expected |= {"geek@example.net"} if items_by_topic[tech] else set()
+    assert Counter(rcpt for rcpts, _ in mail.messages for rcpt in rcpts) == Counter(expected)
+    assert get_digest(engine, digest.id).status == "sent"
+    assert len(receiver.bodies["/chat"]) == 1
+    # Nothing is due any more: a second publish run does nothing.
+    assert publish_due_flow() == []
+    receiver.server.shutdown()
