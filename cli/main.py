@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli import bench, ranking, sources
+from cli import bench, digests, ranking, running, sources
 from cli.context import console, errors, run_with_progress, settings_and_store
 from config.files import ConfigError
 
@@ -25,6 +25,10 @@ app.add_typer(bench.app, name="bench")
 app.command()(ranking.classify)
 app.command()(ranking.rank)
 app.command()(ranking.decide)
+app.add_typer(digests.app, name="digests")
+app.command()(running.weekly)
+app.command()(running.web)
+app.command()(running.serve)
 
 
 @app.command()

@@ -9,6 +9,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from config.settings import load_settings
 from digests.drafting import draft_digest
+from digests.notices import MailError, send_email
 from digests.periods import digest_period
 from flows.classify import classify_flow
 from flows.ingest import crawl_flow, extract_flow
@@ -16,7 +17,6 @@ from store.communities import get_community
 from store.db import open_store
 from store.digests import load_items
 from store.users import curators_of
-from web.mail import MailError, send_email
 
 # Articles dated this long before the period still count: feeds date some items late, and a story that broke
 # just before the period should not vanish from it.

@@ -7,10 +7,10 @@ from datetime import timedelta
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
+from digests.notices import MailError, send_email
 from store.db import utcnow
 from store.users import end_session, find_user, get_user, mark_signed_in, save_user, start_session
 from web import security
-from web.mail import MailError, send_email
 from web.pages import (
     SESSION_COOKIE,
     check_csrf,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from digests import tokens
+from digests.notices import MailError, send_email
 from digests.render import safe_url
 from store.communities import Community, list_communities
 from store.members import (
@@ -23,7 +24,6 @@ from store.members import (
 )
 from store.review import add_suggestion
 from web import security
-from web.mail import MailError, send_email
 from web.pages import check_csrf, redirect, render, web
 
 router = APIRouter(dependencies=[Depends(check_csrf)])

@@ -1,0 +1,129 @@
+"""``signpost weekly``, ``web`` and ``serve``: run a week now, serve the web app, or run everything on a schedule."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from typing import Annotated
+
+import httpx
+import typer
+
+from cli.context import console, errors, settings_and_store
+
+PREFECT_PORT = 4200
+
+
+def web_hooks():
+    """What the web app may not import itself (DESIGN): fetching a page, and discovering a site's feeds."""
+    from spiders.registry import add_source_from_url
+    from spiders.single_page import extract_file_or_url
+    from web.hooks import WebHooks
+
+    return WebHooks(
+        extract_url=extract_file_or_url,
+        add_source=lambda engine, settings, url, communities: add_source_from_url(
+            engine, settings, url, communities=communities
+        )[0],
+    )
+
+
+def weekly(
+    community: Annotated[str | None, typer.Option(help="Only this community (default: every one).")] = None,
+) -> None:
+    """Run the weekly flow now: crawl, extract, classify and draft each community's digest, then tell its curators."""
+    from flows.weekly import weekly_flow
+    from store.communities import list_communities
+
+    settings, engine = settings_and_store()
+    slugs = [community] if community else [found.slug for found in list_communities(engine)]
+    if not slugs:
+        errors.print("[red]No communities yet:[/red] add one with `signpost sync FILE.yaml`.")
+        raise typer.Exit(1)
+    for slug in slugs:
+        report = weekly_flow(slug)
+        draft = report["draft"]
+        console.print(
+            f"{slug}: digest {draft['digest_id']} drafted with {draft['items']} items "
+            f"({', '.join(f'{topic} {count}' for topic, count in draft['per_topic'].items())}); review it at "
+            f"{settings.public_url.rstrip('/')}/review/digests/{draft['digest_id']}"
+        )
+
+
+def web(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the web app: curators' review, admin pages, members' pages, the archive and Atom feeds."""
+    from web.server import serve
+
+    settings, _ = settings_and_store()
+    serve(settings, host, port, hooks=web_hooks())
+
+
+def start_prefect_server(port: int) -> subprocess.Popen:
+    """A Prefect server (SQLite, under PREFECT_HOME) in a child process; returns once its API answers."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the Prefect server stopped at start (exit {process.returncode})")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    process.terminate()
+    raise RuntimeError(f"the Prefect server did not answer on port {port} within 180 s")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address of the web app.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the web app.")] = 8000,
+    prefect_port: Annotated[int, typer.Option(help="Port of the Prefect server started here.")] = PREFECT_PORT,
+) -> None:
+    """Everything a small organisation needs: a Prefect server (or PREFECT_API_URL's), the scheduled weekly and
+    publishing deployments with their runner, and the web app. Ctrl-C stops it all."""
+    import uvicorn
+
+    from web.app import create_app
+
+    settings, engine = settings_and_store()
+    prefect_server = None
+    if not os.environ.get("PREFECT_API_URL"):
+        console.print(f"Starting a Prefect server on 127.0.0.1:{prefect_port} (home {os.environ['PREFECT_HOME']})")
+        try:
+            prefect_server = start_prefect_server(prefect_port)
+        except RuntimeError as error:
+            errors.print(f"[red]{error}[/red]")
+            raise typer.Exit(1) from error
+        os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{prefect_port}/api"
+    from prefect import serve as prefect_serve
+
+    from flows.deployments import deployments
+
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, hooks=web_hooks()), host=host, port=port))
+    # The web app runs beside the deployments' runner; its own signal handlers would steal Ctrl-C from Prefect.
+    server.install_signal_handlers = lambda: None
+    web_thread = threading.Thread(target=server.run, name="web", daemon=True)
+    web_thread.start()
+    console.print(f"Web app on http://{host}:{port}/  -  Prefect UI on {os.environ['PREFECT_API_URL'][:-4]}")
+    try:
+        prefect_serve(*deployments(engine), limit=2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.should_exit = True
+        web_thread.join(10)
+        if prefect_server is not None:
+            prefect_server.terminate()
+            prefect_server.wait(30)
+        console.print("Stopped.")

@@ -1,0 +1,38 @@
+"""The deployments `signpost serve` runs: each community's weekly flow on its schedule, and publishing when due."""
+
+from __future__ import annotations
+
+from prefect.deployments.runner import RunnerDeployment
+from prefect.schedules import Cron
+from sqlalchemy import Engine
+
+from flows.publish import publish_due_flow
+from flows.weekly import weekly_flow
+from store.communities import list_communities
+
+# Approved digests are picked up within this many seconds of their scheduled time.
+PUBLISH_EVERY_SECONDS = 300
+
+
+def deployments(engine: Engine) -> list[RunnerDeployment]:
+    """A weekly deployment per community, with its cron in its own time zone, and the publishing round."""
+    found = [
+        weekly_flow.to_deployment(
+            name=f"weekly-{community.slug}",
+            schedules=[Cron(community.schedule, timezone=community.timezone)],
+            parameters={"community": community.slug},
+            # A week that is still running when the next is due finishes first; runs never overlap.
+            concurrency_limit=1,
+            description=f"Crawl, classify and draft the digest of {community.name}.",
+        )
+        for community in list_communities(engine)
+    ]
+    found.append(
+        publish_due_flow.to_deployment(
+            name="publish-due",
+            interval=PUBLISH_EVERY_SECONDS,
+            concurrency_limit=1,
+            description="Email and post every approved digest whose time has come.",
+        )
+    )
+    return found
