@@ -1,39 +1,120 @@
-"""``signpost demo``: the fixture web on loopback, its sites added as sources, crawled, extracted and listed."""
+"""``signpost demo``: a demo consortium on a fixture web of sector sites, its weekly run, and optionally the send."""
 
 from __future__ import annotations
 
 import os
+import random
+from datetime import timedelta
 from pathlib import Path
 
 import typer
+import yaml
 
 from cli.context import console, errors
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# Written for Signpost and shipped with it, so the demo needs nothing outside the repository.
+DEMO_CORPUS = Path(__file__).resolve().parents[1] / "fixtureweb" / "demo_corpus"
 DEMO_PORT = 8321
+DEMO_COMMUNITY = "practice-network"
+DEMO_PASSWORD = "signpost-demo-password"
+CURATORS = (("sam.curator@demo.signpost.example", "Sam Okafor"), ("alex.curator@demo.signpost.example", "Alex Reid"))
+ADMIN = ("admin@demo.signpost.example", "Demo admin")
 
 
 def demo_corpora() -> list[Path]:
-    """The corpora the demo's fixture web publishes."""
+    """The corpora benchmarks publish: the shared sets beside the repository, else the project's own."""
     corpora = [SHARED_DATA / "sector-seeds", SHARED_DATA / "bbc"]
     found = [path for path in corpora if (path / "articles.jsonl").exists()]
-    if not found:
-        errors.print(f"[red]No corpus for the fixture web:[/red] looked in {SHARED_DATA}.")
-        raise typer.Exit(1)
-    return found
+    return found or [DEMO_CORPUS]
 
 
-def run_demo(*, sites: int, articles_per_site: int, port: int = DEMO_PORT) -> None:
-    # The fixture web lives on loopback, which sources may only use when this is allowed.
+def prepare_demo_environment(var_dir: Path, smtp_port: int) -> None:
+    """Loopback sources allowed, a signing key, and mail to the local sink; explicit settings still win."""
     os.environ["SIGNPOST_ALLOW_PRIVATE_ADDRESSES"] = "true"
-    from cli.context import settings_and_store
-    from cli.main import articles, run_crawl_and_extract
-    from cli.sources import list_
-    from fixtureweb import FixtureServer, build_fixture_web
-    from spiders.registry import NothingToCrawlError, add_source_from_url
+    os.environ.setdefault("SIGNPOST_SECRET_KEY", "demo-only-secret-change-me")
+    os.environ.setdefault("SIGNPOST_PUBLIC_URL", "http://127.0.0.1:8000")
+    os.environ.setdefault("SIGNPOST_SESSION_COOKIE_SECURE", "false")
+    os.environ["SIGNPOST_SMTP_HOST"] = "127.0.0.1"
+    os.environ["SIGNPOST_SMTP_PORT"] = str(smtp_port)
+    os.environ["SIGNPOST_SMTP_SECURITY"] = "none"
+    os.environ.setdefault("SIGNPOST_AUTOTHROTTLE", "false")
 
-    settings, engine = settings_and_store()
-    web = build_fixture_web(demo_corpora(), sites=sites, articles_per_site=articles_per_site)
+
+def demo_community(engine) -> int:
+    """The demo consortium: the corpus's topics, curators with a password, an admin, and members."""
+    from store.communities import get_community, save_community
+    from store.members import MemberImport, import_members
+    from store.users import save_user, set_curator
+    from web.security import hash_password
+
+    spec = yaml.safe_load((DEMO_CORPUS / "topics.yaml").read_text(encoding="utf-8"))
+    save_community(
+        engine,
+        slug=DEMO_COMMUNITY,
+        name=spec.get("name") or "Practice network",
+        description="A learning consortium of charities sharing what works.",
+        timezone="Europe/London",
+        schedule="0 7 * * MON",
+        items_per_topic=4,
+        topic_list=[
+            {"slug": topic["id"], "name": topic["name"], "description": topic.get("description", "")}
+            for topic in spec["topics"]
+        ],
+    )
+    community = get_community(engine, DEMO_COMMUNITY)
+    password = hash_password(DEMO_PASSWORD)
+    for email, name in CURATORS:
+        set_curator(engine, save_user(engine, email, name, password_hash=password), community.id)
+    save_user(engine, ADMIN[0], ADMIN[1], password_hash=password, is_admin=True)
+    rng = random.Random(20261122)
+    topic_ids = [topic.id for topic in community.topics]
+    members = [
+        MemberImport(f"member{n:03d}@demo.signpost.example", f"Member {n}", rng.sample(topic_ids, rng.randint(1, 3)))
+        for n in range(1, 301)
+    ]
+    import_members(engine, community.id, members, confirmed=True)
+    return community.id
+
+
+def run_demo(*, sites: int, articles_per_site: int, approve: bool, port: int = DEMO_PORT) -> None:
+    from cli.context import settings_and_store
+    from config.settings import load_settings
+    from digests.mail_sink import MailSink
+
+    var_dir = load_settings().var_dir
+    with MailSink(var_dir / "mail") as sink:
+        prepare_demo_environment(var_dir, sink.port)
+        settings, engine = settings_and_store()
+        demo_community(engine)
+        digest_id = weekly_run(engine, settings, sites=sites, articles_per_site=articles_per_site, port=port)
+        if approve:
+            publish_now(engine, digest_id)
+        console.print(f"\nMail written so far: {sink.count} messages in {sink.folder}/ (open them with any mail app).")
+    where = f"{settings.public_url.rstrip('/')}/review/digests/{digest_id}"
+    console.print(
+        f"\n[bold]Review the draft:[/bold] run `.venv/bin/signpost web`, open {where}\n"
+        f"and sign in as {CURATORS[0][0]} with the password {DEMO_PASSWORD} "
+        f"(the admin is {ADMIN[0]}, same password)."
+    )
+    if not approve:
+        console.print("Or approve and send it from here: `.venv/bin/signpost demo --approve`.")
+
+
+def weekly_run(engine, settings, *, sites: int, articles_per_site: int, port: int) -> int:
+    """Serve the fixture web, add its sites as the community's sources, and run the weekly flow over it."""
+    from digests.periods import digest_period
+    from fixtureweb import FixtureServer, build_fixture_web
+    from flows.weekly import weekly_flow
+    from spiders.registry import NothingToCrawlError, add_source_from_url
+    from store.communities import get_community
+
+    community = get_community(engine, DEMO_COMMUNITY)
+    _, period_end = digest_period(community.schedule, community.timezone)
+    # The fixture web dates its articles in the weeks before `now`: end them where the digest's period ends.
+    web = build_fixture_web(
+        [DEMO_CORPUS], sites=sites, articles_per_site=articles_per_site, now=period_end - timedelta(minutes=5)
+    )
     console.print(f"Fixture web: {len(web.sites)} sector sites, {len(web.truth)} articles, on 127.0.x.y:{port}")
     try:
         server = FixtureServer(web, port=port, slow_seconds=settings.download_timeout + 5)
@@ -44,23 +125,31 @@ def run_demo(*, sites: int, articles_per_site: int, port: int = DEMO_PORT) -> No
     try:
         for site in web.sites:
             try:
-                source, _ = add_source_from_url(engine, settings, site.base_url, name=site.name)
-                console.print(f"  source {source.id}: {site.name} ({source.kind}) {source.url}")
+                source, _ = add_source_from_url(engine, settings, site.base_url, communities=[DEMO_COMMUNITY])
+                console.print(f"  source {source.id}: {source.name} ({source.kind}) {source.url}")
             except NothingToCrawlError as error:
                 console.print(f"  [yellow]{site.name}: {error}[/yellow]")
-        crawled, extracted = run_crawl_and_extract(community=None, all_sources=True)
-        console.print(
-            f"Crawl: {crawled['pages_fetched']} pages fetched, {crawled['pages_failed']} failed; "
-            f"extraction: {extracted['new_articles']} new articles, {extracted['duplicates']} duplicates, "
-            f"{extracted['skipped']} skipped."
-        )
-        again, _ = run_crawl_and_extract(community=None, all_sources=True)
-        console.print(
-            f"Crawling again fetched {again['pages_fetched']} pages; {again['not_modified']} of "
-            f"{again['sources']} sources answered 'not modified'."
-        )
+        report = weekly_flow(DEMO_COMMUNITY)
     finally:
         server.stop()
-    list_(community=None)
-    articles(limit=15)
-    console.print(f"The store is {settings.store_url}.")
+    crawl, extract, classify, draft = report["crawl"], report["extract"], report["classify"], report["draft"]
+    console.print(
+        f"\nCrawled {crawl['sources']} sources ({crawl['sources_failed']} failing, as the fixture web intends): "
+        f"{crawl['pages_fetched']} pages; {extract['new_articles']} new articles; "
+        f"{classify['group']['duplicates']} syndicated copies found.\n"
+        f"Digest {draft['digest_id']} drafted with {draft['items']} items: "
+        + ", ".join(f"{topic} {count}" for topic, count in draft["per_topic"].items())
+    )
+    return draft["digest_id"]
+
+
+def publish_now(engine, digest_id: int) -> None:
+    from flows.publish import publish_flow
+    from store.digests import DigestLockedError, approve_digest, get_digest
+
+    try:
+        approve_digest(engine, digest_id, CURATORS[0][0])
+    except DigestLockedError:
+        console.print(f"Digest {digest_id} was already {get_digest(engine, digest_id).status}.")
+    result = publish_flow(digest_id)
+    console.print(f"Sent digest {digest_id}: {result['email']['sent']} emails to members.")

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli import bench, digests, ranking, running, sources
+from cli import bench, digests, ranking, running, sources, users
 from cli.context import console, errors, run_with_progress, settings_and_store
 from config.files import ConfigError
 
@@ -26,6 +26,7 @@ app.command()(ranking.classify)
 app.command()(ranking.rank)
 app.command()(ranking.decide)
 app.add_typer(digests.app, name="digests")
+app.add_typer(users.app, name="users")
 app.command()(running.weekly)
 app.command()(running.web)
 app.command()(running.serve)
@@ -141,11 +142,12 @@ def articles(
 def demo(
     sites: Annotated[int, typer.Option(help="Sites in the fixture web.")] = 12,
     articles_per_site: Annotated[int, typer.Option(help="Articles each site publishes.")] = 15,
+    approve: Annotated[bool, typer.Option(help="Approve the draft and send it to the mail sink in var/mail/.")] = False,
 ) -> None:
-    """Build the fixture web on loopback, add its sites as sources, crawl and extract them, list what landed."""
+    """A demo consortium on a fixture web of sector sites: its weekly run drafts a digest for review."""
     from cli.demo import run_demo
 
-    run_demo(sites=sites, articles_per_site=articles_per_site)
+    run_demo(sites=sites, articles_per_site=articles_per_site, approve=approve)
 
 
 if __name__ == "__main__":

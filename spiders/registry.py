@@ -16,6 +16,7 @@ from spiders.urls import check_source_url
 from store.communities import save_community
 from store.records import Source
 from store.sources import get_source, list_sources, save_source
+from store.users import save_user, set_curator
 from store.webhooks import save_webhooks
 
 
@@ -101,6 +102,9 @@ def sync_file(engine: Engine, settings: Settings, path: Path) -> SyncReport:
             ],
         )
         save_webhooks(engine, community_id, [(str(hook.url), hook.format) for hook in community.webhooks])
+        for email in community.curators:
+            # Curators named in a file sign in by emailed link until they set a password.
+            set_curator(engine, save_user(engine, email), community_id)
         report.communities.append(community.slug)
     known = {source.site_url: source for source in list_sources(engine)}
     for declared_source in declared.sources:
