@@ -1,4 +1,4 @@
-"""Short transactional emails of the web app (sign-in links, subscription confirmations) over the digests' SMTP."""
+"""Short transactional emails (sign-in links, subscription confirmations, draft notices) over the digests SMTP."""
 
 from __future__ import annotations
 
