@@ -1,4 +1,5 @@
-"""A member's digest email: plain text and HTML (CSS inlined), only their topics, with one-click unsubscribe."""
+"""A member's digest email: plain text and HTML (CSS inlined), only their topics, with one-click unsubscribe
+and, where the community tracks clicks, tracked links to the items."""
 
 from __future__ import annotations
 
@@ -23,10 +24,14 @@ from config.settings import Settings
 from digests import mime, tokens
 from store.communities import list_communities
 from store.digests import DigestItem, get_digest, load_items
+from store.review import click_tracking
 
 TEMPLATES = Path(__file__).with_name("templates")
 URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# The member id of previews (web/review.py): no member has it, so a preview's links go straight to the
+# articles and a curator trying them is never counted as a reader.
+PREVIEW_MEMBER_ID = 0
 
 environment = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -57,6 +62,7 @@ class DigestContent:
     period_start: datetime
     period_end: datetime
     sections: tuple[Section, ...]
+    click_tracking: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,7 @@ def load_content(engine: Engine, digest_id: int, states: tuple[str, ...] = ("app
         digest.period_start,
         digest.period_end,
         tuple(sections),
+        click_tracking(engine, community.id),
     )
 
 
@@ -137,6 +144,7 @@ def _clean_item(item: DigestItem) -> dict:
             also.append({"source": plain_text(entry.source) or urlsplit(url).netloc, "url": url})
     url = safe_url(item.url)
     return {
+        "id": item.id,
         "title": plain_text(item.title) or (url or "Untitled"),
         "url": url,
         "source": plain_text(item.source_name),
@@ -153,35 +161,55 @@ def _names(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+@dataclass(frozen=True)
+class Bodies:
+    """The text and HTML of one topic combination, split at their placeholders: literal text at even indexes,
+    placeholder keys at odd ones, so a member's email is one join however many links it carries."""
+
+    text: list[str]
+    page: list[str]
+    clicks: tuple[str, ...]  # the placeholder keys of tracked links in them
+
+
+def _fill(parts: list[str], values: dict[str, str]) -> str:
+    filled = parts.copy()
+    filled[1::2] = [values[key] for key in parts[1::2]]
+    return "".join(filled)
+
+
 class DigestRenderer:
     """Renders one digest for many members.
 
     Everyone who follows the same topics gets the same sections, so the templates run and the CSS is inlined
-    once per combination of topics; the member's name and signed links are filled in afterwards through
-    placeholders carrying a random nonce, which scraped text cannot forge.
+    once per combination of topics; the member's name and signed links (unsubscribe, preferences and, where the
+    community tracks clicks, each item's link) are filled in afterwards through placeholders carrying a random
+    nonce, which scraped text cannot forge.
     """
 
     def __init__(self, content: DigestContent, mail: MailSettings) -> None:
         self.content = content
         self.mail = mail
+        nonce = secrets.token_hex(8)
+        self.placeholder = re.compile(f"@@{nonce}-([a-z0-9-]+)@@")
+        self.placeholders = {key: f"@@{nonce}-{key}@@" for key in ("name", "unsubscribe", "preferences")}
+        # key -> (item id, plain link in text, plain link in HTML): what a tracked link becomes without tracking.
+        self.links: dict[str, tuple[int, str, str]] = {}
         self.sections = [
             (
                 section,
-                {
-                    "slug": section.slug,
-                    "name": plain_text(section.name),
-                    "entries": list(map(_clean_item, section.items)),
-                },
+                {"slug": section.slug, "name": plain_text(section.name), "entries": self._entries(section, nonce)},
             )
             for section in content.sections
         ]
+        # Signing a tracked link is a few microseconds: one signer per renderer, its key derived once.
+        self.signer = tokens.ClickSigner(mail.secret_key) if self.links else None
+        self.click_prefix = tokens.click_url_prefix(mail.public_url)
+        self.click_prefix_html = html.escape(self.click_prefix)
         self.subject = f"{plain_text(content.community_name)}: {period_label(content.period_start, content.period_end)}"
         self.from_address = parseaddr(mail.mail_from)[1]
         self.domain = self.from_address.rpartition("@")[2] or "localhost"
         self.list_id = f"{plain_text(content.community_name)} <{content.community_slug}.{self.domain}>"
-        nonce = secrets.token_hex(8)
-        self.placeholders = {key: f"@@{nonce}-{key}@@" for key in ("name", "unsubscribe", "preferences")}
-        self._cache: dict[frozenset[int], tuple[str, str] | None] = {}
+        self._cache: dict[frozenset[int], Bodies | None] = {}
         self.css = (TEMPLATES / "digest.css").read_text()
         self.shared_headers = mime.shared_headers(
             [
@@ -193,18 +221,29 @@ class DigestRenderer:
             ]
         )
 
+    def _entries(self, section: Section, nonce: str) -> list[dict]:
+        """A section's cleaned items; with click tracking on, each link is a placeholder for the member's own."""
+        entries = list(map(_clean_item, section.items))
+        for entry in entries:
+            entry["link"] = entry["url"]
+            if self.content.click_tracking and entry["url"]:
+                key = f"click-{entry['id']}"
+                self.links[key] = (entry["id"], entry["url"], html.escape(entry["url"]))
+                entry["link"] = f"@@{nonce}-{key}@@"
+        return entries
+
     @property
     def combinations(self) -> int:
         """Topic combinations rendered so far."""
         return len(self._cache)
 
-    def bodies(self, topic_ids: frozenset[int]) -> tuple[str, str] | None:
-        """(text, html) with placeholders for the member's topics, or None when none of them has items."""
+    def bodies(self, topic_ids: frozenset[int]) -> Bodies | None:
+        """Text and HTML with placeholders for the member's topics, or None when none of them has items."""
         if topic_ids not in self._cache:
             self._cache[topic_ids] = self._render_bodies(topic_ids)
         return self._cache[topic_ids]
 
-    def _render_bodies(self, topic_ids: frozenset[int]) -> tuple[str, str] | None:
+    def _render_bodies(self, topic_ids: frozenset[int]) -> Bodies | None:
         chosen = [cleaned for section, cleaned in self.sections if section.topic_id in topic_ids]
         if not chosen:
             return None
@@ -222,14 +261,29 @@ class DigestRenderer:
         }
         text = environment.get_template("digest.txt.j2").render(context)
         page = inliner.inline(environment.get_template("digest.html.j2").render(context))
-        return text, page
+        text_parts, page_parts = self.placeholder.split(text), self.placeholder.split(page)
+        keys = dict.fromkeys(key for key in text_parts[1::2] + page_parts[1::2] if key in self.links)
+        return Bodies(text_parts, page_parts, tuple(keys))
+
+    def _link_values(self, bodies: Bodies, member_id: int) -> tuple[dict[str, str], dict[str, str]]:
+        """Each item link of the member's email, in text and in HTML: tracked for a member, plain for a preview."""
+        as_text: dict[str, str] = {}
+        as_html: dict[str, str] = {}
+        for key in bodies.clicks:
+            item_id, plain, plain_html = self.links[key]
+            if self.signer is None or member_id == PREVIEW_MEMBER_ID:
+                as_text[key], as_html[key] = plain, plain_html
+            else:
+                # Tokens are URL-safe base64 and dots: nothing in them needs escaping in HTML.
+                token = self.signer.token(item_id, member_id)
+                as_text[key], as_html[key] = self.click_prefix + token, self.click_prefix_html + token
+        return as_text, as_html
 
     def render_bytes(self, recipient: Recipient) -> bytes | None:
         """The member's email, ready for SMTP, or None when none of the topics they follow has items."""
         bodies = self.bodies(recipient.topic_ids)
         if bodies is None:
             return None
-        text, page = bodies
         secret, public_url = self.mail.secret_key, self.mail.public_url
         community_id = self.content.community_id
         unsubscribe_token = tokens.make_token(secret, tokens.UNSUBSCRIBE, recipient.member_id, community_id)
@@ -237,13 +291,14 @@ class DigestRenderer:
         unsubscribe = tokens.unsubscribe_url(public_url, unsubscribe_token)
         preferences = tokens.preferences_url(public_url, preferences_token)
         name = plain_text(recipient.name)
-        for placeholder, as_text, as_html in (
-            (self.placeholders["name"], f" {name}" if name else "", f" {html.escape(name)}" if name else ""),
-            (self.placeholders["unsubscribe"], unsubscribe, unsubscribe),
-            (self.placeholders["preferences"], preferences, preferences),
-        ):
-            text = text.replace(placeholder, as_text)
-            page = page.replace(placeholder, as_html)
+        as_text, as_html = self._link_values(bodies, recipient.member_id)
+        as_text.update(name=f" {name}" if name else "", unsubscribe=unsubscribe, preferences=preferences)
+        as_html.update(
+            name=f" {html.escape(name)}" if name else "",
+            unsubscribe=html.escape(unsubscribe),
+            preferences=html.escape(preferences),
+        )
+        text, page = _fill(bodies.text, as_text), _fill(bodies.page, as_html)
         mailto = f"mailto:{self.from_address}?subject={quote('unsubscribe ' + unsubscribe_token)}"
         own_headers = [
             ("To", mime.address(name, recipient.email)),

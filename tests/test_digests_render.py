@@ -1,15 +1,30 @@
-"""Rendering a member's email: their topics only, valid headers, one-click unsubscribe, no scraped markup."""
+"""Rendering a member's email: their topics only, valid headers, one-click unsubscribe, no scraped markup, and
+tracked links to the items when the community tracks clicks."""
 
 from __future__ import annotations
 
+import html
+import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default
 from html.parser import HTMLParser
 from urllib.parse import unquote
 
+from itsdangerous import URLSafeSerializer
+
 from digests import tokens
-from digests.render import DigestContent, DigestRenderer, MailSettings, Recipient, Section, plain_text, safe_url
+from digests.render import (
+    PREVIEW_MEMBER_ID,
+    DigestContent,
+    DigestRenderer,
+    MailSettings,
+    Recipient,
+    Section,
+    plain_text,
+    safe_url,
+)
 from store.digests import CoveredBy, DigestItem
 
 MAIL = MailSettings("https://signpost.example.org", "Volunteer network <digest@signpost.example.org>", "s3cret")
@@ -22,6 +37,7 @@ HOSTILE = [
 
 def item(topic_id: int, number: int, title: str, url: str, blurb: str = "", source: str = "Sector News") -> DigestItem:
     return DigestItem(
+        id=1000 + topic_id * 100 + number,
         topic_id=topic_id,
         article_id=topic_id * 100 + number,
         story_id=None,
@@ -165,3 +181,91 @@ def test_cleaning_helpers():
     assert safe_url('https://example.org/"><script>') == "https://example.org/%22%3E%3Cscript%3E"
     for url in ("javascript:alert(1)", "java\tscript:alert(1)", "data:text/html,x", "//evil.example", "mailto:x@y"):
         assert safe_url(url) is None
+
+
+def bodies(raw: bytes) -> tuple[str, str]:
+    """(HTML, text) of an email."""
+    message = parse(raw)
+    return message.get_body(("html",)).get_content(), message.get_body(("plain",)).get_content()
+
+
+def item_links(raw: bytes) -> tuple[list[str], list[str]]:
+    """The items' own links: the headings' links in the HTML part, the "source: link" lines in the text part."""
+    page, text = bodies(raw)
+    in_html = [html.unescape(link) for link in re.findall(r'<h3[^>]*><a href="([^"]+)"', page)]
+    in_text = re.findall(r"^Sector News: (\S+)\r?$", text, flags=re.MULTILINE)
+    return in_html, in_text
+
+
+def linked_items(topic_ids: set[int]) -> list[DigestItem]:
+    """The items of those topics that get a link at all: javascript: and the like never do."""
+    return [
+        entry
+        for section in content().sections
+        if section.topic_id in topic_ids
+        for entry in section.items
+        if safe_url(entry.url)
+    ]
+
+
+def test_with_click_tracking_every_item_link_is_the_members_own_tracked_link():
+    renderer = DigestRenderer(replace(content(), click_tracking=True), MAIL)
+    tokens_seen = set()
+    for member_id, topic_ids in ((21, {1, 2}), (22, {1}), (23, {2})):
+        raw = renderer.render_bytes(recipient(member_id, topic_ids))
+        in_html, in_text = item_links(raw)
+        expected = linked_items(topic_ids)
+        assert len(in_html) == len(in_text) == len(expected) > 0
+        for html_link, text_link, entry in zip(in_html, in_text, expected, strict=True):
+            assert html_link == text_link and html_link.startswith("https://signpost.example.org/r/")
+            token = html_link.rsplit("/", 1)[1]
+            assert tokens.read_click_token(MAIL.secret_key, token) == (entry.id, member_id)
+            tokens_seen.add(token)
+        page, text = bodies(raw)
+        for entry in expected:
+            # No item is reachable around the tracker, in either part; "also covered by" links stay direct.
+            assert safe_url(entry.url) not in text and html.escape(safe_url(entry.url)) not in page
+        assert "https://other.example/x" in page and "https://other.example/x" in text
+        assert renderer.render_bytes(recipient(member_id, topic_ids)) == raw  # a retry sends the same bytes
+    assert len(tokens_seen) == len(linked_items({1, 2})) + len(linked_items({1})) + len(linked_items({2}))
+    assert renderer.combinations == 3  # the templates still run once per combination of topics
+
+
+def test_without_click_tracking_item_links_go_straight_to_the_articles():
+    raw = DigestRenderer(content(), MAIL).render_bytes(recipient(24, {1, 2}))
+    in_html, in_text = item_links(raw)
+    expected = [safe_url(entry.url) for entry in linked_items({1, 2})]
+    assert in_html == in_text == expected
+    assert "/r/" not in raw.decode("ascii")
+
+
+def test_a_preview_is_never_tracked():
+    renderer = DigestRenderer(replace(content(), click_tracking=True), MAIL)
+    raw = renderer.render_bytes(recipient(PREVIEW_MEMBER_ID, {1, 2}))
+    in_html, in_text = item_links(raw)
+    assert in_html == in_text == [safe_url(entry.url) for entry in linked_items({1, 2})]
+    assert "/r/" not in raw.decode("ascii")
+    # The member's email from the same renderer is tracked all the same.
+    assert all("/r/" in link for link in item_links(renderer.render_bytes(recipient(25, {1, 2})))[0])
+
+
+def test_click_tokens_are_itsdangerous_tokens_and_cannot_be_forged():
+    reference = URLSafeSerializer("k", salt=tokens.CLICK)
+    signer = tokens.ClickSigner("k")
+    for item_id, member_id in ((1, None), (7, 0), (123456, 987654), (2**40, 3)):
+        token = signer.token(item_id, member_id)
+        assert token == reference.dumps([item_id, member_id]) == tokens.click_token("k", item_id, member_id)
+        assert tokens.read_click_token("k", token) == (item_id, member_id)
+    token = signer.token(5, 9)
+    assert tokens.read_click_token("other", token) is None  # another key
+    payload, signature = token.split(".")
+    assert tokens.read_click_token("k", f"{payload}.{signature[::-1]}") is None  # tampered
+    other_payload = signer.token(5, 10).split(".")[0]
+    assert tokens.read_click_token("k", f"{other_payload}.{signature}") is None  # someone else's member id
+    assert tokens.read_click_token("k", other_payload) is None and tokens.read_click_token("k", "") is None
+    # Tokens of other purposes, and JSON that is not (item id, member id), are refused.
+    assert tokens.read_click_token("k", tokens.make_token("k", tokens.UNSUBSCRIBE, 5, 9)) is None
+    assert tokens.read_token("k", tokens.UNSUBSCRIBE, token) is None
+    for payload in (["5", 9], [5, "9"], [True, 9], [5], [5, 9, 1], {"a": 1}):
+        assert tokens.read_click_token("k", reference.dumps(payload)) is None
+    assert tokens.click_url("https://signpost.example.org/", "k", 5, 9) == f"https://signpost.example.org/r/{token}"

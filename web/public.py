@@ -9,12 +9,12 @@ from xml.sax.saxutils import escape, quoteattr
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from digests import tokens
 from digests.render import load_content, period_label, plain_text, safe_url
 from store.communities import Community, list_communities
 from store.db import utcnow
 from store.review import click_target, feed_items, published_digests, record_click
 from store.scores import record_decision
-from web import security
 from web.members import community_by_slug
 from web.pages import render, web
 
@@ -115,7 +115,7 @@ def topic_feed(request: Request, slug: str, topic_slug: str):
 def tracked_link(request: Request, token: str):
     """Count the click (when the community tracks clicks) and send the reader on to the item's stored URL."""
     context = web(request)
-    found = security.read_click_token(context.secret_key, token)
+    found = tokens.read_click_token(context.secret_key, token)
     target = click_target(context.engine, found[0]) if found else None
     url = safe_url(target["url"]) if target else None
     if found is None or target is None or url is None:

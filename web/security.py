@@ -1,7 +1,8 @@
-"""Passwords, signed tokens (sessions, sign-in links, confirmations, clicks) and CSRF tokens of the web app.
+"""Passwords, signed tokens (sessions, sign-in links, confirmations) and CSRF tokens of the web app.
 
 Every token is signed with ``SIGNPOST_SECRET_KEY`` and a salt naming its purpose, so a token made for one
-purpose is worthless for another.
+purpose is worthless for another. The tokens that emails carry (unsubscribe, preferences, tracked
+links) live in ``digests.tokens``, since the renderer makes them and may not import the web app.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 SESSION = "signpost.session"
 SIGNIN = "signpost.signin"
 CONFIRM = "signpost.confirm"
-CLICK = "signpost.click"
 
 hasher = PasswordHasher()
 # Verifying against this when the email is unknown takes as long as a real check: no user enumeration by timing.
@@ -87,25 +87,6 @@ def read_confirm_token(secret_key: str, token: str, max_age_seconds: int) -> tup
     if not isinstance(member_id, int) or not isinstance(community_id, int):
         return None
     return member_id, community_id
-
-
-def click_token(secret_key: str, item_id: int, member_id: int | None) -> str:
-    """The token of a tracked link (``/r/{token}``) to one digest item for one member; it does not expire."""
-    return URLSafeSerializer(secret_key, salt=CLICK).dumps([item_id, member_id])
-
-
-def read_click_token(secret_key: str, token: str) -> tuple[int, int | None] | None:
-    try:
-        item_id, member_id = URLSafeSerializer(secret_key, salt=CLICK).loads(token)
-    except (BadSignature, TypeError, ValueError):
-        return None
-    if not isinstance(item_id, int) or not (member_id is None or isinstance(member_id, int)):
-        return None
-    return item_id, member_id
-
-
-def click_url(public_url: str, secret_key: str, item_id: int, member_id: int | None) -> str:
-    return f"{public_url.rstrip('/')}/r/{click_token(secret_key, item_id, member_id)}"
 
 
 def new_csrf_seed() -> str:
