@@ -21,7 +21,15 @@ from fastapi.responses import HTMLResponse
 from config.settings import Settings
 from digests.blurbs import make_blurb
 from digests.delivery import queue_digest, send_digest
-from digests.render import DigestRenderer, MailSettings, Recipient, load_content, plain_text, safe_url
+from digests.render import (
+    PREVIEW_MEMBER_ID,
+    DigestRenderer,
+    MailSettings,
+    Recipient,
+    load_content,
+    plain_text,
+    safe_url,
+)
 from store.communities import Community, list_communities
 from store.db import utcnow
 from store.digests import (
@@ -345,7 +353,7 @@ def _preview_message(request: Request, digest: Digest, user: User, topic_ids: fr
     renderer = DigestRenderer(
         load_content(context.engine, digest.id, states), MailSettings.from_settings(context.settings)
     )
-    recipient = Recipient(0, user.email, user.name, topic_ids, "<preview@signpost.invalid>", utcnow())
+    recipient = Recipient(PREVIEW_MEMBER_ID, user.email, user.name, topic_ids, "<preview@signpost.invalid>", utcnow())
     return renderer.render(recipient)
 
 
