@@ -91,14 +91,21 @@ def run_demo(*, sites: int, articles_per_site: int, approve: bool, port: int = D
         if approve:
             publish_now(engine, digest_id)
         console.print(f"\nMail written so far: {sink.count} messages in {sink.folder}/ (open them with any mail app).")
-    where = f"{settings.public_url.rstrip('/')}/review/digests/{digest_id}"
-    console.print(
-        f"\n[bold]Review the draft:[/bold] run `.venv/bin/signpost web`, open {where}\n"
-        f"and sign in as {CURATORS[0][0]} with the password {DEMO_PASSWORD} "
-        f"(the admin is {ADMIN[0]}, same password)."
+    public = settings.public_url.rstrip("/")
+    sign_in = (
+        f"sign in as {CURATORS[0][0]} with the password {DEMO_PASSWORD} (the admin is {ADMIN[0]}, same password)"
     )
-    if not approve:
-        console.print("Or approve and send it from here: `.venv/bin/signpost demo --approve`.")
+    if approve:
+        console.print(
+            f"\n[bold]The digest is approved and sent.[/bold] Run `.venv/bin/signpost web` to read it at "
+            f"{public}/c/{DEMO_COMMUNITY}/digests/{digest_id} (Atom: {public}/c/{DEMO_COMMUNITY}/feed.atom);"
+            f"\nto see the review pages, {sign_in}."
+        )
+    else:
+        console.print(
+            f"\n[bold]Review the draft:[/bold] run `.venv/bin/signpost web`, open {public}/review/digests/{digest_id}"
+            f"\nand {sign_in}.\nOr approve and send it from here: `.venv/bin/signpost demo --approve`."
+        )
 
 
 def weekly_run(engine, settings, *, sites: int, articles_per_site: int, port: int) -> int:

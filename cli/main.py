@@ -143,11 +143,12 @@ def demo(
     sites: Annotated[int, typer.Option(help="Sites in the fixture web.")] = 12,
     articles_per_site: Annotated[int, typer.Option(help="Articles each site publishes.")] = 15,
     approve: Annotated[bool, typer.Option(help="Approve the draft and send it to the mail sink in var/mail/.")] = False,
+    port: Annotated[int, typer.Option(help="Port the fixture web's sites listen on (127.0.x.y).")] = 8321,
 ) -> None:
     """A demo consortium on a fixture web of sector sites: its weekly run drafts a digest for review."""
     from cli.demo import run_demo
 
-    run_demo(sites=sites, articles_per_site=articles_per_site, approve=approve)
+    run_demo(sites=sites, articles_per_site=articles_per_site, approve=approve, port=port)
 
 
 if __name__ == "__main__":

@@ -63,8 +63,8 @@ def rank(
     refresh: Annotated[bool, typer.Option(help="Embed, group and score what is new first.")] = True,
 ) -> None:
     """The top candidates of each of a community's topics, with the reasons they are there."""
+    from store.candidates import draft_candidates
     from store.communities import get_community
-    from store.scores import scored_topics
 
     _, engine = settings_and_store()
     try:
@@ -75,14 +75,19 @@ def rank(
     start = _since(since, 7)
     if refresh:
         run_classify(community, start)
-    ranked = scored_topics(engine, found.id, start, limit)
+    ranked = draft_candidates(engine, found.id, start, datetime.now(UTC) + timedelta(days=1), pool_per_topic=limit)
     for topic in found.topics:
         table = Table(title=f"{topic.name} ({topic.slug})", show_lines=True)
-        for column in ("article", "score", "title", "why"):
+        for column in ("article", "score", "title", "source", "why"):
             table.add_column(column, overflow="fold")
-        for row in ranked.get(topic.id, []):
+        for candidate in ranked.get(topic.id, []):
+            also = f" (also {', '.join(other.source for other in candidate.other_sources)})"
             table.add_row(
-                str(row["article_id"]), f"{row['score']:.2f}", row["title"] or "", "\n".join(row["reasons"] or [])
+                str(candidate.article_id),
+                f"{candidate.score:.2f}",
+                candidate.title,
+                candidate.source + (also if candidate.other_sources else ""),
+                "\n".join(candidate.reasons),
             )
         console.print(table if table.row_count else f"[dim]{topic.name}: no candidates since {start:%Y-%m-%d}[/dim]")
 

@@ -24,8 +24,15 @@ class NothingToCrawlError(ValueError):
     """Discovery found no feed, sitemap or listing page at the URL."""
 
 
-def _default_name(candidate: Candidate, url: str) -> str:
-    return (candidate.title or "").strip()[:200] or urlsplit(url).hostname or url
+def _default_name(candidate: Candidate, url: str, discovery: Discovery | None = None) -> str:
+    """The feed's title; for a sitemap, which has none, the site's page title, else its host name."""
+    titled = [candidate]
+    if candidate.kind == "sitemap" and discovery is not None:
+        titled = [other for other in discovery.candidates if other.kind != "sitemap"]
+    for found in titled:
+        if (found.title or "").strip():
+            return found.title.strip()[:200]
+    return urlsplit(url).hostname or url
 
 
 def choose_candidate(discovery: Discovery, kind: str = "auto") -> Candidate:
@@ -58,7 +65,7 @@ def add_source_from_url(
         engine,
         url=candidate.url,
         site_url=url,
-        name=name or _default_name(candidate, url),
+        name=name or _default_name(candidate, url, discovery),
         kind=candidate.kind,
         options={**(options or {}), "fallbacks": fallbacks[:2]},
         community_slugs=list(communities),

@@ -75,28 +75,30 @@ def draft_candidates(
         story_coverage = _story_coverage(connection, story_ids)
     found: dict[int, list[DraftCandidate]] = {}
     for row in rows:
-        own = carried.get(row.article_id) or [CoveredBy(row.site_name or "", row.canonical_url)]
-        primary = own[0]
-        coverage = [*own[1:], *story_coverage.get(row.story_id, [])]
-        others: dict[str, CoveredBy] = {}
-        for entry in coverage:
-            if entry.source and entry.source != primary.source and entry.source not in others:
-                others[entry.source] = entry
-        found.setdefault(row.topic_id, []).append(
-            DraftCandidate(
-                article_id=row.article_id,
-                title=row.title or "",
-                text=row.text,
-                url=primary.url or row.canonical_url,
-                source=primary.source,
-                published_at=row.published_at,
-                story_id=row.story_id,
-                score=row.score,
-                reasons=list(row.reasons or []),
-                other_sources=tuple(others.values()),
-            )
-        )
+        found.setdefault(row.topic_id, []).append(draft_candidate(row, carried, story_coverage))
     return found
+
+
+def draft_candidate(row, carried: dict[int, list[CoveredBy]], coverage: dict[int, list[CoveredBy]]) -> DraftCandidate:
+    """A candidate from a scored article row, credited to its first source; the story's others are "also"."""
+    own = carried.get(row.article_id) or [CoveredBy(row.site_name or "", row.canonical_url)]
+    primary = own[0]
+    others: dict[str, CoveredBy] = {}
+    for entry in [*own[1:], *coverage.get(row.story_id, [])]:
+        if entry.source and entry.source != primary.source and entry.source not in others:
+            others[entry.source] = entry
+    return DraftCandidate(
+        article_id=row.article_id,
+        title=row.title or "",
+        text=row.text,
+        url=primary.url or row.canonical_url,
+        source=primary.source,
+        published_at=row.published_at,
+        story_id=row.story_id,
+        score=row.score,
+        reasons=list(row.reasons or []),
+        other_sources=tuple(others.values()),
+    )
 
 
 def _carried_by(connection, article_ids: list[int]) -> dict[int, list[CoveredBy]]:

@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import Engine, func, or_, select, update
 
 from store.articles import text_fingerprint
-from store.candidates import DraftCandidate, _carried_by, _story_coverage
+from store.candidates import DraftCandidate, _carried_by, _story_coverage, draft_candidate
 from store.db import utcnow
-from store.digests import CoveredBy, DigestItem, DigestLockedError, _item, record_event
+from store.digests import DigestItem, DigestLockedError, _item, record_event
 from store.records import ExtractedArticle
 from store.schema import (
     article_groups,
@@ -392,25 +392,4 @@ def topic_candidates(
             window *= 4
         carried = _carried_by(connection, [row.article_id for row in rows])
         coverage = _story_coverage(connection, sorted({row.story_id for row in rows if row.story_id is not None}))
-    found = []
-    for row in rows:
-        own = carried.get(row.article_id) or [CoveredBy(row.site_name or "", row.canonical_url)]
-        others: dict[str, CoveredBy] = {}
-        for entry in [*own[1:], *coverage.get(row.story_id, [])]:
-            if entry.source and entry.source != own[0].source and entry.source not in others:
-                others[entry.source] = entry
-        found.append(
-            DraftCandidate(
-                article_id=row.article_id,
-                title=row.title or "",
-                text=row.text,
-                url=own[0].url or row.canonical_url,
-                source=own[0].source,
-                published_at=row.published_at,
-                story_id=row.story_id,
-                score=row.score,
-                reasons=list(row.reasons or []),
-                other_sources=tuple(others.values()),
-            )
-        )
-    return found
+    return [draft_candidate(row, carried, coverage) for row in rows]

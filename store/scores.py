@@ -134,40 +134,6 @@ def save_scores(engine: Engine, rows: list[ScoreRow]) -> None:
             )
 
 
-def scored_topics(engine: Engine, community_id: int, since: datetime | None, limit: int) -> dict[int, list[dict]]:
-    """The ``limit`` best-scored articles of each topic of the community, with their reasons."""
-    rank = (
-        func.row_number()
-        .over(partition_by=topic_scores.c.topic_id, order_by=(topic_scores.c.score.desc(), articles.c.id))
-        .label("rank")
-    )
-    ranked = (
-        select(
-            topic_scores.c.topic_id,
-            topic_scores.c.score,
-            topic_scores.c.similarity,
-            topic_scores.c.reasons,
-            articles.c.id.label("article_id"),
-            articles.c.title,
-            articles.c.canonical_url,
-            _dated().label("dated"),
-            rank,
-        )
-        .join(articles, articles.c.id == topic_scores.c.article_id)
-        .join(topics, topics.c.id == topic_scores.c.topic_id)
-        .where(topics.c.community_id == community_id, topic_scores.c.excluded.is_(False))
-    )
-    if since is not None:
-        ranked = ranked.where(_dated() >= since)
-    ranked = ranked.subquery()
-    found: dict[int, list[dict]] = {}
-    with engine.connect() as connection:
-        query = select(ranked).where(ranked.c.rank <= limit).order_by(ranked.c.topic_id, ranked.c.rank)
-        for row in connection.execute(query).mappings():
-            found.setdefault(row["topic_id"], []).append(dict(row))
-    return found
-
-
 def record_decision(
     engine: Engine, topic_id: int, article_id: int, kind: str, actor: str | None = None, weight: float = 1.0
 ) -> None:

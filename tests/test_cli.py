@@ -109,6 +109,16 @@ def test_sync_then_crawl_lands_every_article(signpost, small_web, tmp_path):
     again = subprocess.run([SIGNPOST, "crawl"], env=env, capture_output=True, text=True, timeout=300)
     assert "Crawled 0 sources" in again.stdout, again.stderr
 
+    # The community's candidates with their reasons; a curator's decision from the command line is recorded.
+    args = ["rank", "--community", "volunteering", "--since", "2000-01-01", "--limit", "3"]
+    ranked = subprocess.run([SIGNPOST, *args], env=env, capture_output=True, text=True, timeout=600)
+    assert ranked.returncode == 0, ranked.stderr
+    assert "Recruiting volunteers (recruiting)" in ranked.stdout and "About “Recruiting volunteers”" in ranked.stdout
+    article_id = re.search(r"^│\s*(\d+)\s*│", ranked.stdout, re.MULTILINE).group(1)
+    decided = signpost("decide", "volunteering", "recruiting", article_id, "approve", "--by", "cat@example.org")
+    assert f"approve article {article_id}" in decided.output
+    signpost("decide", "volunteering", "nosuchtopic", article_id, "approve", expect=1)
+
 
 def test_extract_one_file_prints_its_article(signpost, tmp_path):
     dev_set = shared_data("extraction-dev")

@@ -1,0 +1,43 @@
+"""`signpost demo` as a newcomer runs it, in an empty folder: a draft to review, then with --approve, mail."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from email import message_from_bytes
+from email.policy import default
+from pathlib import Path
+
+import pytest
+
+from digests.delivery_bench import free_port
+
+pytestmark = pytest.mark.slow
+SIGNPOST = str(Path(sys.executable).with_name("signpost"))
+
+
+def test_demo_drafts_then_sends(tmp_path):
+    # Only what a user's shell would have: no SIGNPOST_* from the test run, the slow fault page cut short.
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("SIGNPOST_", "PREFECT_"))}
+    env |= {"SIGNPOST_DOWNLOAD_TIMEOUT": "5", "COLUMNS": "200"}
+    command = [SIGNPOST, "demo", "--sites", "5", "--articles-per-site", "8", "--port", str(free_port())]
+    drafted = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert drafted.returncode == 0, drafted.stdout[-3000:] + drafted.stderr[-3000:]
+    assert "Review the draft" in drafted.stdout and "/review/digests/1" in drafted.stdout
+    mail = tmp_path / "var" / "mail"
+    notices = sorted(mail.glob("*.eml"))
+    assert [path.name.split("-", 1)[1] for path in notices] == [
+        "alex.curator@demo.signpost.example.eml",
+        "sam.curator@demo.signpost.example.eml",
+    ]
+    assert "/review/digests/1" in message_from_bytes(notices[0].read_bytes(), policy=default).get_body().get_content()
+
+    sent = subprocess.run([*command, "--approve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert sent.returncode == 0, sent.stdout[-3000:] + sent.stderr[-3000:]
+    assert "approved and sent" in sent.stdout
+    digests = [path for path in mail.glob("*member*.eml")]
+    assert len(digests) > 200  # 300 members, each following topics that have items in a full week
+    message = message_from_bytes(digests[0].read_bytes(), policy=default)
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message.get_body(("html",)) is not None and message.get_body(("plain",)) is not None
