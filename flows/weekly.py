@@ -16,7 +16,8 @@ from flows.ingest import crawl_flow, extract_flow
 from store.communities import get_community
 from store.db import open_store
 from store.digests import load_items
-from store.users import curators_of
+from store.sources import list_sources
+from store.users import curators_of, list_users
 
 # Articles dated this long before the period still count: feeds date some items late, and a story that broke
 # just before the period should not vanish from it.
@@ -62,6 +63,39 @@ def notify_task(community: str, digest_id: int, items: int) -> list[str]:
     return told
 
 
+@task(task_run_name="tell the admins about failing sources")
+def alert_admins_task(community: str) -> list[str]:
+    """Email the admins about the community's sources that have just reached the failing threshold.
+
+    Only the run on which a source reaches SIGNPOST_FAILING_AFTER consecutive failures sends, so a source that
+    stays broken is reported once, not every week; `signpost sources list` keeps showing it.
+    """
+    settings = load_settings()
+    engine = open_store(settings.store_url)
+    newly_failing = [
+        source
+        for source in list_sources(engine, community=community, enabled_only=True, include_shared=True)
+        if source.health.consecutive_failures == settings.failing_after
+    ]
+    admins = [user.email for user in list_users(engine) if user.is_admin]
+    engine.dispose()
+    if not newly_failing or not admins:
+        return []
+    lines = [f"- {source.name} ({source.url}): {source.health.last_error}" for source in newly_failing]
+    text = (
+        f"These sources of {community} have failed {settings.failing_after} crawls in a row. Signpost keeps trying "
+        f"them, less and less often:\n\n" + "\n".join(lines) + f"\n\n{settings.public_url.rstrip('/')}/admin/sources\n"
+    )
+    told = []
+    for email in admins:
+        try:
+            send_email(settings, email, f"Signpost: {len(newly_failing)} sources failing", text)
+            told.append(email)
+        except MailError as error:
+            get_run_logger().warning("could not tell %s about failing sources: %s", email, error)
+    return told
+
+
 def run_name() -> str:
     from prefect.runtime import flow_run
 
@@ -80,6 +114,7 @@ def weekly_flow(community: str, now: datetime | None = None) -> dict:
     logger.info("drafting %s for %s to %s", community, period_start, period_end)
 
     crawled = crawl_flow(community=community)
+    crawled["admins_told"] = alert_admins_task(community)
     extracted = extract_flow()
     classified = classify_flow(community=community, since=period_start - SCORING_LEAD)
     drafted = draft_task(community, period_start, period_end)

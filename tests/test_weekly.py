@@ -24,6 +24,7 @@ from store.communities import get_community, save_community
 from store.digests import approve_digest, get_digest, load_items
 from store.members import add_member, confirm_membership, join_community
 from store.schema import topic_scores
+from store.sources import save_source
 from store.users import save_user, set_curator
 from store.webhooks import save_webhooks
 
@@ -66,6 +67,7 @@ def test_weekly_then_publish(prefect_server, engine, settings, monkeypatch, inbo
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp_port),
         "SMTP_SECURITY": "none",
+        "FAILING_AFTER": "1",
     }.items():
         monkeypatch.setenv(f"SIGNPOST_{name}", value)
     spec = yaml.safe_load((shared_data("bbc") / "topics.yaml").read_text())
@@ -80,6 +82,7 @@ def test_weekly_then_publish(prefect_server, engine, settings, monkeypatch, inbo
     )
     community = get_community(engine, "desk")
     set_curator(engine, save_user(engine, "curator@example.org", "Cat Curator"), community.id)
+    save_user(engine, "admin@example.org", "Ada Admin", is_admin=True)
     sport, tech = (next(t.id for t in community.topics if t.slug == slug) for slug in ("sport", "tech"))
     for email, topics in (("sporty@example.net", [sport]), ("geek@example.net", [tech]), ("all@example.net", None)):
         member = add_member(engine, email)
@@ -92,6 +95,9 @@ def test_weekly_then_publish(prefect_server, engine, settings, monkeypatch, inbo
     with FixtureServer(web, port=0):
         for site in web.sites:
             add_source_from_url(engine, settings, site.base_url, name=site.name)
+        # A feed that has gone: its source fails, and with FAILING_AFTER=1 the admins hear of it at once.
+        gone = f"{web.sites[0].base_url}feeds/gone.xml"
+        save_source(engine, url=gone, site_url=gone, name="Gone Gazette", kind="feed", community_slugs=["desk"])
         report = weekly_flow("desk", now=REFERENCE_NOW + timedelta(minutes=5))
 
     # A draft of the week before the reference moment, with sections, and the curator told where it is.
@@ -100,9 +106,11 @@ def test_weekly_then_publish(prefect_server, engine, settings, monkeypatch, inbo
     assert (digest.status, digest.period_end) == ("draft", REFERENCE_NOW)
     assert draft["items"] > 0 and sum(draft["per_topic"].values()) == draft["items"], report
     assert draft["curators_told"] == ["curator@example.org"]
-    [(to, notice)] = mail.messages
-    assert to == ["curator@example.org"]
-    assert f"/review/digests/{digest.id}" in message_from_bytes(notice, policy=default).get_body().get_content()
+    assert report["crawl"]["admins_told"] == ["admin@example.org"]
+    told = {rcpts[0]: message_from_bytes(content, policy=default) for rcpts, content in mail.messages}
+    assert set(told) == {"curator@example.org", "admin@example.org"}
+    assert f"/review/digests/{digest.id}" in told["curator@example.org"].get_body().get_content()
+    assert "Gone Gazette" in told["admin@example.org"].get_body().get_content()
     with engine.connect() as connection:
         assert connection.scalar(select(topic_scores.c.article_id).limit(1)) is not None
 
