@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -11,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 
-from config.settings import Settings, load_settings
+from config.settings import Settings, load_settings, local_secret_key
 from flows.runtime import prepare_environment
 from store.db import open_store
 
@@ -22,6 +23,10 @@ errors = Console(stderr=True)
 
 def settings_and_store() -> tuple[Settings, Engine]:
     settings = load_settings()
+    if settings.secret_key is None:
+        # Set in the environment, so flows run from here (and their subprocesses) sign with the same key.
+        os.environ["SIGNPOST_SECRET_KEY"] = local_secret_key(settings.var_dir)
+        settings = load_settings()
     prepare_environment(settings.var_dir)
     return settings, open_store(settings.store_url)
 

@@ -30,9 +30,8 @@ def demo_corpora() -> list[Path]:
 
 
 def prepare_demo_environment(var_dir: Path, smtp_port: int) -> None:
-    """Loopback sources allowed, a signing key, and mail to the local sink; explicit settings still win."""
+    """Loopback sources allowed and mail to the local sink; explicit settings still win."""
     os.environ["SIGNPOST_ALLOW_PRIVATE_ADDRESSES"] = "true"
-    os.environ.setdefault("SIGNPOST_SECRET_KEY", "demo-only-secret-change-me")
     os.environ.setdefault("SIGNPOST_PUBLIC_URL", "http://127.0.0.1:8000")
     os.environ.setdefault("SIGNPOST_SESSION_COOKIE_SECURE", "false")
     os.environ["SIGNPOST_SMTP_HOST"] = "127.0.0.1"

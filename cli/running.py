@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -70,6 +71,8 @@ def start_prefect_server(port: int) -> subprocess.Popen:
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # Its own process group: the server runs uvicorn in a child, and stopping must reach that too.
+        start_new_session=True,
     )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -81,7 +84,7 @@ def start_prefect_server(port: int) -> subprocess.Popen:
         except httpx.HTTPError:
             pass
         time.sleep(1)
-    process.terminate()
+    os.killpg(process.pid, signal.SIGTERM)
     raise RuntimeError(f"the Prefect server did not answer on port {port} within 180 s")
 
 
@@ -117,13 +120,17 @@ def serve(
     web_thread.start()
     console.print(f"Web app on http://{host}:{port}/  -  Prefect UI on {os.environ['PREFECT_API_URL'][:-4]}")
     try:
-        prefect_serve(*deployments(engine), limit=2)
+        # Schedules stay on while Signpost is stopped: a week missed meanwhile runs, late, at the next start.
+        prefect_serve(*deployments(engine), limit=2, pause_on_shutdown=False)
     except KeyboardInterrupt:
         pass
     finally:
         server.should_exit = True
         web_thread.join(10)
         if prefect_server is not None:
-            prefect_server.terminate()
-            prefect_server.wait(30)
+            os.killpg(prefect_server.pid, signal.SIGTERM)
+            try:
+                prefect_server.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(prefect_server.pid, signal.SIGKILL)
         console.print("Stopped.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -101,3 +103,22 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, with explicit overrides (used by tests and the CLI)."""
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def local_secret_key(var_dir: Path) -> str:
+    """The key in ``var_dir/secret_key``, made on first use: one machine's web app, flows and demo then agree.
+
+    Several machines must share one key, so there SIGNPOST_SECRET_KEY is set instead and this file is unused.
+    """
+    path = Path(var_dir) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"secret_key.{os.getpid()}")
+        partial.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        partial.chmod(0o600)
+        # Two commands starting at once: the first rename wins and both read the same key afterwards.
+        if not path.exists():
+            partial.replace(path)
+        else:
+            partial.unlink()
+    return path.read_text(encoding="utf-8").strip()
