@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from config.files import ConfigError, load_signpost_file
+from config.settings import local_secret_key
 
 GOOD = """\
 communities:
@@ -93,3 +94,9 @@ def test_duplicate_topics_are_refused(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="No such file"):
         load_signpost_file(tmp_path / "absent.yaml")
+
+
+def test_local_secret_key_is_made_once_and_kept_private(tmp_path):
+    first = local_secret_key(tmp_path / "var")
+    assert len(first) >= 40 and local_secret_key(tmp_path / "var") == first
+    assert (tmp_path / "var" / "secret_key").stat().st_mode & 0o077 == 0
