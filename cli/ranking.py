@@ -24,7 +24,7 @@ def _since(value: str | None, days: int) -> datetime:
 def run_classify(community: str | None, since: datetime | None) -> dict:
     """The classify flow, with a progress bar that follows the embedding stage through the store."""
     from classify.embedding import model_name
-    from flows.classify import classify_flow
+    from flows.classification import classify_flow
     from store.articles import count_articles
     from store.vectors import count_without_vector
 

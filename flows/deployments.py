@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prefect.deployments.runner import RunnerDeployment
+from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron
 from sqlalchemy import Engine
 
@@ -12,6 +12,9 @@ from store.communities import list_communities
 
 # Approved digests are picked up within this many seconds of their scheduled time.
 PUBLISH_EVERY_SECONDS = 300
+# Flows are found as modules of the installed package, not as files: a worker on another machine has no
+# checkout, and a file's folder put first on sys.path would let flows/ shadow the rooms.
+ENTRYPOINT = EntrypointType.MODULE_PATH
 
 
 def deployments(engine: Engine) -> list[RunnerDeployment]:
@@ -24,6 +27,7 @@ def deployments(engine: Engine) -> list[RunnerDeployment]:
             # A week that is still running when the next is due finishes first; runs never overlap.
             concurrency_limit=1,
             description=f"Crawl, classify and draft the digest of {community.name}.",
+            entrypoint_type=ENTRYPOINT,
         )
         for community in list_communities(engine)
     ]
@@ -33,6 +37,7 @@ def deployments(engine: Engine) -> list[RunnerDeployment]:
             interval=PUBLISH_EVERY_SECONDS,
             concurrency_limit=1,
             description="Email and post every approved digest whose time has come.",
+            entrypoint_type=ENTRYPOINT,
         )
     )
     return found

@@ -11,7 +11,7 @@ from config.settings import load_settings
 from digests.drafting import draft_digest
 from digests.notices import MailError, send_email
 from digests.periods import digest_period
-from flows.classify import classify_flow
+from flows.classification import classify_flow
 from flows.ingest import crawl_flow, extract_flow
 from store.communities import get_community
 from store.db import open_store

@@ -7,7 +7,7 @@ from prefect.testing.utilities import prefect_test_harness
 
 from conftest import shared_data
 from fixtureweb import FixtureServer, build_fixture_web
-from flows.classify import classify_flow
+from flows.classification import classify_flow
 from flows.ingest import crawl_flow, extract_flow
 from spiders.registry import add_source_from_url
 from store.articles import count_articles
