@@ -9,15 +9,13 @@ from prefect.artifacts import create_markdown_artifact
 
 from config.settings import load_settings
 from digests.drafting import draft_digest
-from digests.notices import MailError, send_email
+from digests.notices import tell_admins_of_failing_sources, tell_curators
 from digests.periods import digest_period
 from flows.classification import classify_flow
 from flows.ingest import crawl_flow, extract_flow
 from store.communities import get_community
 from store.db import open_store
 from store.digests import load_items
-from store.sources import list_sources
-from store.users import curators_of, list_users
 
 # Articles dated this long before the period still count: feeds date some items late, and a story that broke
 # just before the period should not vanish from it.
@@ -42,57 +40,18 @@ def notify_task(community: str, digest_id: int, items: int) -> list[str]:
     """Email each curator of the community a link to the draft; a mail failure is logged, not fatal."""
     settings = load_settings()
     engine = open_store(settings.store_url)
-    found = get_community(engine, community)
-    curators = curators_of(engine, found.id)
+    told = tell_curators(engine, settings, get_community(engine, community), digest_id, items)
     engine.dispose()
-    logger = get_run_logger()
-    link = f"{settings.public_url.rstrip('/')}/review/digests/{digest_id}"
-    told = []
-    for email in curators:
-        try:
-            send_email(
-                settings,
-                email,
-                f"{found.name}: this week's digest is ready for review",
-                f"Signpost has drafted this week's digest for {found.name}: {items} items.\n\n"
-                f"Review, reorder and approve it here:\n{link}\n",
-            )
-            told.append(email)
-        except MailError as error:
-            logger.warning("could not tell %s about digest %d: %s", email, digest_id, error)
     return told
 
 
 @task(task_run_name="tell the admins about failing sources")
 def alert_admins_task(community: str) -> list[str]:
-    """Email the admins about the community's sources that have just reached the failing threshold.
-
-    Only the run on which a source reaches SIGNPOST_FAILING_AFTER consecutive failures sends, so a source that
-    stays broken is reported once, not every week; `signpost sources list` keeps showing it.
-    """
+    """Email the admins about the community's sources that have just reached the failing threshold."""
     settings = load_settings()
     engine = open_store(settings.store_url)
-    newly_failing = [
-        source
-        for source in list_sources(engine, community=community, enabled_only=True, include_shared=True)
-        if source.health.consecutive_failures == settings.failing_after
-    ]
-    admins = [user.email for user in list_users(engine) if user.is_admin]
+    told = tell_admins_of_failing_sources(engine, settings, community)
     engine.dispose()
-    if not newly_failing or not admins:
-        return []
-    lines = [f"- {source.name} ({source.url}): {source.health.last_error}" for source in newly_failing]
-    text = (
-        f"These sources of {community} have failed {settings.failing_after} crawls in a row. Signpost keeps trying "
-        f"them, less and less often:\n\n" + "\n".join(lines) + f"\n\n{settings.public_url.rstrip('/')}/admin/sources\n"
-    )
-    told = []
-    for email in admins:
-        try:
-            send_email(settings, email, f"Signpost: {len(newly_failing)} sources failing", text)
-            told.append(email)
-        except MailError as error:
-            get_run_logger().warning("could not tell %s about failing sources: %s", email, error)
     return told
 
 
