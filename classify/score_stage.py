@@ -16,6 +16,7 @@ from classify.ranking import TopicSpec, cosine, keyword_mask, topic_vectors
 from store.communities import Community
 from store.groups import story_sizes
 from store.scores import (
+    Decision,
     ScoreRow,
     article_ids_by_url,
     article_texts,
@@ -133,7 +134,9 @@ def score_community(
     return report
 
 
-def _approved_items(decisions, row_of, vectors, texts, engine) -> dict[str, list[ApprovedItem]]:
+def _approved_items(
+    decisions: list[Decision], row_of: dict[int, int], vectors: np.ndarray, texts: dict[int, dict], engine: Engine
+) -> dict[str, list[ApprovedItem]]:
     """Per topic, the approved articles with their vectors, for "close to an item you approved"."""
     approved_ids = [d.article_id for d in decisions if d.value > 0 and d.kind == "approve" and d.article_id in row_of]
     titles = {**texts, **article_texts(engine, [i for i in approved_ids if i not in texts])}

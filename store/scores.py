@@ -14,7 +14,6 @@ from store.schema import (
     articles,
     community_sources,
     decisions,
-    sources,
     topic_scores,
     topics,
 )
@@ -175,19 +174,3 @@ def community_decisions(engine: Engine, community_id: int) -> list[Decision]:
             Decision(row.topic_id, row.article_id, row.value, row.kind, row.weight, row.actor, row.decided_at)
             for row in connection.execute(query)
         ]
-
-
-def source_names(engine: Engine, article_ids: list[int]) -> dict[int, list[str]]:
-    """Names of the sources that carried each article."""
-    found: dict[int, list[str]] = {}
-    with engine.connect() as connection:
-        for start in range(0, len(article_ids), CHUNK):
-            query = (
-                select(article_sources.c.article_id, sources.c.name)
-                .join(sources, sources.c.id == article_sources.c.source_id)
-                .where(article_sources.c.article_id.in_(article_ids[start : start + CHUNK]))
-                .order_by(sources.c.name)
-            )
-            for article_id, name in connection.execute(query):
-                found.setdefault(article_id, []).append(name)
-    return found
