@@ -74,18 +74,36 @@ def start_prefect_server(port: int) -> subprocess.Popen:
         # Its own process group: the server runs uvicorn in a child, and stopping must reach that too.
         start_new_session=True,
     )
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the Prefect server stopped at start (exit {process.returncode})")
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the Prefect server stopped at start (exit {process.returncode})")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
+                    return process
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        raise RuntimeError(f"the Prefect server did not answer on port {port} within 180 s")
+    except BaseException:
+        # Ctrl-C while the first start migrates its database, too: in a session of its own, the server does
+        # not get the terminal's SIGINT, so nothing else would ever stop it.
+        stop_prefect_server(process)
+        raise
+
+
+def stop_prefect_server(process: subprocess.Popen) -> None:
+    """Stop the server's whole process group, forcibly if it takes more than 30 s."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    os.killpg(process.pid, signal.SIGTERM)
-    raise RuntimeError(f"the Prefect server did not answer on port {port} within 180 s")
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    except ProcessLookupError:
+        process.wait()
 
 
 def serve(
@@ -100,37 +118,49 @@ def serve(
     from web.app import create_app
 
     settings, engine = settings_and_store()
-    prefect_server = None
-    if not os.environ.get("PREFECT_API_URL"):
+    if os.environ.get("PREFECT_API_URL"):
+        prefect_server = None
+    else:
         console.print(f"Starting a Prefect server on 127.0.0.1:{prefect_port} (home {os.environ['PREFECT_HOME']})")
         try:
             prefect_server = start_prefect_server(prefect_port)
         except RuntimeError as error:
             errors.print(f"[red]{error}[/red]")
             raise typer.Exit(1) from error
+        except KeyboardInterrupt:
+            console.print("Stopped.")
+            return
         os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{prefect_port}/api"
-    from prefect import serve as prefect_serve
-
-    from flows.deployments import deployments
-
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, hooks=web_hooks()), host=host, port=port))
-    # The web app runs beside the deployments' runner; its own signal handlers would steal Ctrl-C from Prefect.
-    server.install_signal_handlers = lambda: None
-    web_thread = threading.Thread(target=server.run, name="web", daemon=True)
-    web_thread.start()
-    console.print(f"Web app on http://{host}:{port}/  -  Prefect UI on {os.environ['PREFECT_API_URL'][:-4]}")
+    server = None
+    web_thread = None
+    # Everything from here on inside the try: a Ctrl-C or an error while the flows are imported must still stop
+    # the Prefect server started above.
     try:
+        from prefect import serve as prefect_serve
+
+        from flows.deployments import deployments
+
+        server = uvicorn.Server(uvicorn.Config(create_app(settings, hooks=web_hooks()), host=host, port=port))
+        # The web app runs beside the deployments' runner; its own signal handlers would steal Ctrl-C from Prefect.
+        server.install_signal_handlers = lambda: None
+        web_thread = threading.Thread(target=server.run, name="web", daemon=True)
+        web_thread.start()
+        # uvicorn gives up by ending its thread (a port already taken, say): serve must not go on without the app.
+        while not server.started and web_thread.is_alive():
+            time.sleep(0.1)
+        if not server.started:
+            errors.print(f"[red]The web app could not start on {host}:{port}[/red] (see the error above).")
+            raise typer.Exit(1)
+        console.print(f"Web app on http://{host}:{port}/  -  Prefect UI on {os.environ['PREFECT_API_URL'][:-4]}")
         # Schedules stay on while Signpost is stopped: a week missed meanwhile runs, late, at the next start.
         prefect_serve(*deployments(engine), limit=2, pause_on_shutdown=False)
     except KeyboardInterrupt:
         pass
     finally:
-        server.should_exit = True
-        web_thread.join(10)
+        if server is not None:
+            server.should_exit = True
+        if web_thread is not None:
+            web_thread.join(10)
         if prefect_server is not None:
-            os.killpg(prefect_server.pid, signal.SIGTERM)
-            try:
-                prefect_server.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(prefect_server.pid, signal.SIGKILL)
+            stop_prefect_server(prefect_server)
         console.print("Stopped.")
