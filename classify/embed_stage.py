@@ -1,4 +1,8 @@
-"""The embedding stage: vectors for every article that has none from the configured model, chunk by chunk."""
+"""The embedding stage: vectors for every article that has none from the configured model, chunk by chunk.
+
+Each text is embedded alone (see classify/embedding.py), so a vector depends on its text only: chunks can be
+fanned out over many workers and give exactly the vectors one process gives.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from classify.embedding import Embedder, article_text
+from classify.embedding import Embedder, article_text, model_name
 from config.settings import Settings
-from store.vectors import articles_without_vector, count_without_vector, save_vectors
+from store.vectors import article_ids_without_vector, articles_without_vector, count_without_vector, save_vectors
 
 # Articles embedded and saved per round: a crash loses at most one chunk of work, and memory stays flat.
 CHUNK = 1024
@@ -50,5 +54,24 @@ def embed_pending(
         report.articles += len(pending)
         if progress:
             progress(report.articles, total)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def pending_chunks(engine: Engine, settings: Settings, size: int = CHUNK) -> list[list[int]]:
+    """The articles without a vector from the configured model, as chunks of ids for `embed_chunk`."""
+    article_ids = article_ids_without_vector(engine, model_name(settings.embedding_model))
+    return [article_ids[start : start + size] for start in range(0, len(article_ids), size)]
+
+
+def embed_chunk(engine: Engine, embedder: Embedder, article_ids: list[int]) -> EmbedReport:
+    """Embed those of the articles that still have no vector (a retried chunk redoes nothing)."""
+    report = EmbedReport(model=embedder.name)
+    started = time.monotonic()
+    pending = articles_without_vector(engine, embedder.name, among=article_ids)
+    if pending:
+        vectors = embedder.embed([article_text(title, text) for _, title, text in pending])
+        save_vectors(engine, embedder.name, [article_id for article_id, _, _ in pending], vectors)
+    report.articles = len(pending)
     report.seconds = time.monotonic() - started
     return report

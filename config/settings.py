@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     failing_after: int = Field(3, description="Consecutive failed crawls before a source is flagged failing.")
 
     extract_workers: int = Field(0, description="Extraction processes; 0 means one per CPU core.")
+    dask_address: str = Field(
+        "",
+        description="Fan extraction and embedding out over Dask: a scheduler's address (tcp://host:8786), or "
+        "`local` for a cluster started for each run; empty keeps them in this machine's own processes.",
+    )
+    dask_workers: int = Field(0, description="Worker processes of a `local` Dask cluster; 0 means one per CPU core.")
+    dask_chunk_size: int = Field(256, description="Pages or articles per fanned-out extraction or embedding task.")
     min_article_chars: int = Field(250, description="Extracted text shorter than this is not an article.")
 
     embedding_model: str = Field(

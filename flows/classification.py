@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+import time
 from datetime import datetime
+from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
-from classify.embed_stage import embed_pending
-from classify.embedding import Embedder
+from classify.embed_stage import embed_chunk, embed_pending, pending_chunks
+from classify.embedding import Embedder, model_name
 from classify.group_stage import group_pending
 from classify.score_stage import score_community
 from config.settings import load_settings
+from flows.runtime import dask_task_runner
 from store.communities import get_community, list_communities
 from store.db import open_store
 
@@ -27,6 +31,41 @@ def embed_task() -> dict:
     report = embed_pending(engine, settings, progress=log_progress)
     engine.dispose()
     return {"model": report.model, "articles": report.articles, "seconds": round(report.seconds, 2)}
+
+
+@functools.cache
+def shared_embedder(model: str, batch_size: int, cache_dir: Path) -> Embedder:
+    """One embedder per worker process: loading the model costs more than embedding a chunk."""
+    return Embedder(model, batch_size, cache_dir=cache_dir)
+
+
+@task(retries=1, retry_delay_seconds=10, task_run_name="embed {label}", timeout_seconds=3600)
+def embed_chunk_task(article_ids: list[int], label: str = "") -> dict:
+    settings = load_settings()
+    engine = open_store(settings.store_url)
+    embedder = shared_embedder(settings.embedding_model, settings.embedding_batch_size, settings.var_dir / "models")
+    report = embed_chunk(engine, embedder, article_ids)
+    engine.dispose()
+    return {"model": report.model, "articles": report.articles}
+
+
+@flow(name="embed-fanned-out", log_prints=True)
+def embed_fanned_out_flow() -> dict:
+    """Embedding spread over a Dask cluster in chunks of article ids; each vector depends on its text only."""
+    logger = get_run_logger()
+    started = time.monotonic()
+    settings = load_settings()
+    engine = open_store(settings.store_url)
+    chunks = pending_chunks(engine, settings, size=settings.dask_chunk_size)
+    engine.dispose()
+    logger.info("embedding %d articles in %d chunks", sum(map(len, chunks)), len(chunks))
+    futures = embed_chunk_task.map(chunks, label=[f"chunk {index + 1}/{len(chunks)}" for index in range(len(chunks))])
+    embedded = 0
+    for done, future in enumerate(futures, start=1):
+        embedded += future.result()["articles"]
+        logger.info("chunk %d/%d embedded: %d articles so far", done, len(futures), embedded)
+    model = model_name(settings.embedding_model)
+    return {"model": model, "articles": embedded, "seconds": round(time.monotonic() - started, 2)}
 
 
 @task(task_run_name="group new articles", timeout_seconds=3600)
@@ -75,10 +114,15 @@ def score_task(community: str, since: datetime | None = None) -> dict:
 
 @flow(name="classify", log_prints=True)
 def classify_flow(community: str | None = None, since: datetime | None = None) -> dict:
-    """Embed, group, then score every community (or one); each stage only does what is new."""
-    embedded = embed_task()
-    grouped = group_task(embedded["model"])
+    """Embed, group, then score every community (or one); each stage only does what is new. Embedding is fanned
+    out over Dask when SIGNPOST_DASK_ADDRESS names a cluster."""
     settings = load_settings()
+    if settings.dask_address:
+        runner = dask_task_runner(settings.dask_address, settings.dask_workers)
+        embedded = embed_fanned_out_flow.with_options(task_runner=runner)()
+    else:
+        embedded = embed_task()
+    grouped = group_task(embedded["model"])
     engine = open_store(settings.store_url)
     slugs = [community] if community else [found.slug for found in list_communities(engine)]
     engine.dispose()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 from prefect import flow, get_run_logger, task
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from config.settings import load_settings
+from flows.runtime import dask_task_runner
 from spiders.crawl import batches, crawl_batch
-from spiders.extraction_stage import extract_pending
+from spiders.extraction_stage import extract_chunk, extract_pending, pending_chunks, save_staged
 from store.db import open_store
 from store.sources import get_source, list_sources, sources_due
 
@@ -92,7 +95,58 @@ def extract_task(rerun: bool = False) -> dict:
     }
 
 
+@task(retries=1, retry_delay_seconds=10, task_run_name="extract {label}")
+def extract_chunk_task(page_ids: list[int], label: str = "") -> dict:
+    """Extract a chunk of pages on whichever worker runs it; the articles wait, staged, for `save_staged_task`."""
+    settings = load_settings()
+    engine = open_store(settings.store_url)
+    report = extract_chunk(engine, settings, page_ids)
+    engine.dispose()
+    return {"pages": report.pages, "skipped": report.skipped, "failed": report.failed}
+
+
+@task(task_run_name="save extracted articles")
+def save_staged_task() -> dict:
+    settings = load_settings()
+    engine = open_store(settings.store_url)
+    logger = get_run_logger()
+
+    def log_progress(done: int, total: int) -> None:
+        logger.info("saved %d/%d extracted articles", done, total)
+
+    report = save_staged(engine, progress=log_progress)
+    engine.dispose()
+    return {"new_articles": report.new_articles, "duplicates": report.duplicates}
+
+
+@flow(name="extract-fanned-out", log_prints=True)
+def extract_fanned_out_flow(rerun: bool = False) -> dict:
+    """Extraction spread over a Dask cluster in chunks of page ids, then saved in one ordered pass."""
+    logger = get_run_logger()
+    started = time.monotonic()
+    settings = load_settings()
+    engine = open_store(settings.store_url)
+    chunks = pending_chunks(engine, settings, rerun=rerun, size=settings.dask_chunk_size)
+    engine.dispose()
+    logger.info("extracting %d pages in %d chunks", sum(map(len, chunks)), len(chunks))
+    futures = extract_chunk_task.map(chunks, label=[f"chunk {index + 1}/{len(chunks)}" for index in range(len(chunks))])
+    totals = {"pages": 0, "new_articles": 0, "duplicates": 0, "skipped": 0, "failed": 0}
+    for done, future in enumerate(futures, start=1):
+        result = future.result()
+        for key in ("pages", "skipped", "failed"):
+            totals[key] += result[key]
+        logger.info("chunk %d/%d extracted: %d pages so far", done, len(futures), totals["pages"])
+    totals.update(save_staged_task())
+    totals["seconds"] = round(time.monotonic() - started, 2)
+    return totals
+
+
 @flow(name="extract", log_prints=True)
 def extract_flow(rerun: bool = False) -> dict:
-    """Turn every pending page (every page with ``rerun``) into an article or a recorded skip."""
+    """Turn every pending page (every page with ``rerun``) into an article or a recorded skip; fanned out over
+    Dask when SIGNPOST_DASK_ADDRESS names a cluster."""
+    settings = load_settings()
+    if settings.dask_address:
+        runner = dask_task_runner(settings.dask_address, settings.dask_workers)
+        return extract_fanned_out_flow.with_options(task_runner=runner)(rerun)
     return extract_task(rerun)

@@ -17,3 +17,20 @@ def prepare_environment(var_dir: Path) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def dask_task_runner(address: str, workers: int = 0):
+    """Prefect's Dask task runner for SIGNPOST_DASK_ADDRESS: an existing scheduler, or a local cluster of
+    single-threaded worker processes (extraction and embedding are CPU-bound, threads would share one GIL)."""
+    from prefect_dask import DaskTaskRunner
+
+    if address == "local":
+        return DaskTaskRunner(
+            cluster_kwargs={
+                "n_workers": workers or os.cpu_count() or 1,
+                "threads_per_worker": 1,
+                "processes": True,
+                "dashboard_address": None,
+            }
+        )
+    return DaskTaskRunner(address=address)

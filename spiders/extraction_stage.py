@@ -1,4 +1,4 @@
-"""The extract stage: every pending page through trafilatura in a process pool, results into the store."""
+"""The extract stage: every pending page through trafilatura in a process pool (or fanned out), into the store."""
 
 from __future__ import annotations
 
@@ -7,14 +7,24 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import datetime
 
 from sqlalchemy import Engine
 
 from config.settings import Settings
 from spiders.extract import EXTRACTOR_VERSION, extract_page
 from store.articles import save_article
-from store.pages import StoredPage, load_pages, mark_all_for_reextraction, pending_page_ids, set_extract_state
+from store.pages import (
+    StoredPage,
+    load_pages,
+    load_staged,
+    mark_all_for_reextraction,
+    pending_page_ids,
+    set_extract_state,
+    stage_extractions,
+    staged_page_ids,
+)
 from store.records import ExtractedArticle, Skipped
 
 CHUNK = 256
@@ -87,3 +97,64 @@ def extract_pending(
                 progress(min(start + CHUNK, len(page_ids)), len(page_ids))
     report.seconds = time.monotonic() - started
     return report
+
+
+def pending_chunks(engine: Engine, settings: Settings, *, rerun: bool = False, size: int = CHUNK) -> list[list[int]]:
+    """The pending pages as chunks of ids for `extract_chunk`, to fan out over many workers."""
+    if rerun:
+        mark_all_for_reextraction(engine)
+    page_ids = pending_page_ids(engine)
+    return [page_ids[start : start + size] for start in range(0, len(page_ids), size)]
+
+
+def extract_chunk(engine: Engine, settings: Settings, page_ids: list[int]) -> ExtractReport:
+    """Extract some pages in this process and stage the articles; `save_staged` then stores them in URL order.
+
+    Workers finish in any order, and the first of two exact copies to be saved is the one the other is recorded
+    against, so saving waits for one ordered pass: a fanned-out run stores exactly what a single process does.
+    """
+    report = ExtractReport()
+    started = time.monotonic()
+    staged: list[tuple[int, dict]] = []
+    for page in load_pages(engine, page_ids):
+        result = _extract_one(
+            (page.body, page.final_url or page.url, page.encoding, page.feed_entry, settings.min_article_chars)
+        )
+        report.pages += 1
+        if isinstance(result, Skipped):
+            state = "failed" if result.reason.startswith("extraction failed") else "skipped"
+            report.failed += state == "failed"
+            report.skipped += state == "skipped"
+            set_extract_state(engine, [(page.id, state, result.reason, None)])
+        else:
+            staged.append((page.id, _as_json(result)))
+    stage_extractions(engine, staged)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def save_staged(engine: Engine, progress: Callable[[int, int], None] | None = None) -> ExtractReport:
+    """Store every staged article, in URL order; counts new articles and duplicates."""
+    page_ids = staged_page_ids(engine)
+    report = ExtractReport()
+    started = time.monotonic()
+    for start in range(0, len(page_ids), CHUNK):
+        for page, extracted in load_staged(engine, page_ids[start : start + CHUNK]):
+            _save(engine, page, _from_json(extracted), report)
+        if progress:
+            progress(min(start + CHUNK, len(page_ids)), len(page_ids))
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _as_json(article: ExtractedArticle) -> dict:
+    values = asdict(article)
+    if article.published_at is not None:
+        values["published_at"] = article.published_at.isoformat()
+    return values
+
+
+def _from_json(values: dict) -> ExtractedArticle:
+    if values.get("published_at"):
+        values = {**values, "published_at": datetime.fromisoformat(values["published_at"])}
+    return ExtractedArticle(**values)

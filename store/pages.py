@@ -83,44 +83,71 @@ def save_pages(engine: Engine, fetched: list[FetchedPage]) -> int:
 
 
 def pending_page_ids(engine: Engine, limit: int | None = None) -> list[int]:
+    """Pages waiting for extraction, in URL order: articles then get the same ids whatever order the crawl
+    fetched them in, and the first of two exact copies, which the other is recorded against, is always the same."""
     with engine.connect() as connection:
-        query = select(pages.c.id).where(pages.c.extract_state == "pending").order_by(pages.c.id)
+        query = select(pages.c.id).where(pages.c.extract_state == "pending").order_by(pages.c.url)
         if limit:
             query = query.limit(limit)
         return list(connection.scalars(query))
 
 
 def load_pages(engine: Engine, page_ids: list[int]) -> list[StoredPage]:
-    """Pages with their bodies decompressed, in id order."""
-    loaded = []
+    """Pages with their bodies decompressed, in the order of ``page_ids``."""
+    loaded: dict[int, StoredPage] = {}
     with engine.connect() as connection:
         for chunk in _chunks(page_ids):
-            query = (
-                select(
-                    pages.c.id,
-                    pages.c.url,
-                    pages.c.final_url,
-                    pages.c.source_id,
-                    pages.c.encoding,
-                    pages.c.body,
-                    pages.c.feed_entry,
+            query = select(
+                pages.c.id,
+                pages.c.url,
+                pages.c.final_url,
+                pages.c.source_id,
+                pages.c.encoding,
+                pages.c.body,
+                pages.c.feed_entry,
+            ).where(pages.c.id.in_(chunk), pages.c.body.is_not(None))
+            for row in connection.execute(query):
+                loaded[row.id] = StoredPage(
+                    id=row.id,
+                    url=row.url,
+                    final_url=row.final_url,
+                    source_id=row.source_id,
+                    encoding=row.encoding,
+                    body=zlib.decompress(row.body),
+                    feed_entry=row.feed_entry,
                 )
-                .where(pages.c.id.in_(chunk), pages.c.body.is_not(None))
-                .order_by(pages.c.id)
+    return [loaded[page_id] for page_id in page_ids if page_id in loaded]
+
+
+def stage_extractions(engine: Engine, staged: list[tuple[int, dict]]) -> None:
+    """Keep (page id, extracted article as JSON) until `staged_page_ids`' order saves them."""
+    with engine.begin() as connection:
+        for page_id, extracted in staged:
+            connection.execute(
+                update(pages).where(pages.c.id == page_id).values(extract_state="extracted", extracted=extracted)
+            )
+
+
+def staged_page_ids(engine: Engine) -> list[int]:
+    """Pages extracted by a fanned-out run and not yet saved, in URL order (see `pending_page_ids`)."""
+    with engine.connect() as connection:
+        return list(
+            connection.scalars(select(pages.c.id).where(pages.c.extract_state == "extracted").order_by(pages.c.url))
+        )
+
+
+def load_staged(engine: Engine, page_ids: list[int]) -> list[tuple[StoredPage, dict]]:
+    """Staged pages (without their bodies) and their extraction results, in the order of ``page_ids``."""
+    loaded: dict[int, tuple[StoredPage, dict]] = {}
+    with engine.connect() as connection:
+        for chunk in _chunks(page_ids):
+            query = select(pages.c.id, pages.c.url, pages.c.final_url, pages.c.source_id, pages.c.extracted).where(
+                pages.c.id.in_(chunk), pages.c.extract_state == "extracted"
             )
             for row in connection.execute(query):
-                loaded.append(
-                    StoredPage(
-                        id=row.id,
-                        url=row.url,
-                        final_url=row.final_url,
-                        source_id=row.source_id,
-                        encoding=row.encoding,
-                        body=zlib.decompress(row.body),
-                        feed_entry=row.feed_entry,
-                    )
-                )
-    return loaded
+                page = StoredPage(row.id, row.url, row.final_url, row.source_id, None, b"", None)
+                loaded[row.id] = (page, row.extracted)
+    return [loaded[page_id] for page_id in page_ids if page_id in loaded]
 
 
 def mark_all_for_reextraction(engine: Engine) -> int:
@@ -191,7 +218,7 @@ def set_extract_state(engine: Engine, states: list[tuple[int, str, str | None, i
             connection.execute(
                 update(pages)
                 .where(and_(pages.c.id == page_id))
-                .values(extract_state=state, extract_reason=reason, article_id=article_id)
+                .values(extract_state=state, extract_reason=reason, article_id=article_id, extracted=None)
             )
 
 

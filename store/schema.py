@@ -153,8 +153,15 @@ pages = Table(
     Column("encoding", String(64)),
     Column("body", LargeBinary, comment="zlib-compressed raw bytes of the response."),
     Column("feed_entry", JSON, comment="What the feed or sitemap said of the item: title, summary, date."),
-    Column("extract_state", String(16), nullable=False, default="pending", comment="pending, done, skipped or failed."),
+    Column(
+        "extract_state",
+        String(16),
+        nullable=False,
+        default="pending",
+        comment="pending, extracted (waiting to be saved), done, skipped or failed.",
+    ),
     Column("extract_reason", Text),
+    Column("extracted", JSON, comment="A fanned-out extraction's result, until it is saved in URL order."),
     Column("article_id", ForeignKey("articles.id", ondelete="SET NULL"), index=True),
     Index("ix_pages_extract_state_id", "extract_state", "id"),
 )

@@ -9,8 +9,11 @@ from store.db import dialect_insert, utcnow
 from store.schema import article_vectors, articles
 
 
-def articles_without_vector(engine: Engine, model: str, limit: int | None = None) -> list[tuple[int, str, str]]:
-    """(id, title, text) of the articles that have no vector from ``model`` yet, oldest first."""
+def articles_without_vector(
+    engine: Engine, model: str, limit: int | None = None, among: list[int] | None = None
+) -> list[tuple[int, str, str]]:
+    """(id, title, text) of the articles that have no vector from ``model`` yet (of ``among``, if given), oldest
+    first."""
     with engine.connect() as connection:
         has_vector = select(article_vectors.c.article_id).where(article_vectors.c.model == model)
         query = (
@@ -18,9 +21,19 @@ def articles_without_vector(engine: Engine, model: str, limit: int | None = None
             .where(articles.c.id.not_in(has_vector))
             .order_by(articles.c.id)
         )
+        if among is not None:
+            query = query.where(articles.c.id.in_(among))
         if limit:
             query = query.limit(limit)
         return [(row.id, row.title or "", row.text) for row in connection.execute(query)]
+
+
+def article_ids_without_vector(engine: Engine, model: str) -> list[int]:
+    with engine.connect() as connection:
+        has_vector = select(article_vectors.c.article_id).where(article_vectors.c.model == model)
+        return list(
+            connection.scalars(select(articles.c.id).where(articles.c.id.not_in(has_vector)).order_by(articles.c.id))
+        )
 
 
 def count_without_vector(engine: Engine, model: str) -> int:
