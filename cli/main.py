@@ -30,6 +30,7 @@ app.add_typer(users.app, name="users")
 app.command()(running.weekly)
 app.command()(running.web)
 app.command()(running.serve)
+app.command()(running.deploy)
 
 
 @app.command()

@@ -164,3 +164,19 @@ def serve(
         if prefect_server is not None:
             stop_prefect_server(prefect_server)
         console.print("Stopped.")
+
+
+def deploy(
+    pool: Annotated[str, typer.Option(help="Work pool whose workers run the flows (made if missing).")],
+    pool_type: Annotated[str, typer.Option(help="Type of a pool made here: process, docker, kubernetes.")] = "process",
+) -> None:
+    """Register the weekly and publishing deployments with a work pool on PREFECT_API_URL's server, for workers on
+    other machines (`prefect worker start --pool POOL`) to run, instead of `serve`'s own runner."""
+    from flows.deployments import deploy_to_pool
+
+    if not os.environ.get("PREFECT_API_URL"):
+        errors.print("[red]PREFECT_API_URL is not set:[/red] workers on other machines need a Prefect server to share.")
+        raise typer.Exit(1)
+    _, engine = settings_and_store()
+    for name in deploy_to_pool(engine, pool, pool_type):
+        console.print(f"{name} -> work pool {pool}")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
+from prefect.exceptions import ObjectNotFound
 from prefect.schedules import Cron
 from sqlalchemy import Engine
 
@@ -41,3 +44,18 @@ def deployments(engine: Engine) -> list[RunnerDeployment]:
         )
     )
     return found
+
+
+def deploy_to_pool(engine: Engine, pool: str, pool_type: str = "process") -> list[str]:
+    """Register the deployments with a work pool (made if missing), for its workers on any machine to run;
+    returns their names."""
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_work_pool(pool)
+        except ObjectNotFound:
+            client.create_work_pool(WorkPoolCreate(name=pool, type=pool_type))
+    names = []
+    for deployment in deployments(engine):
+        deployment.apply(work_pool_name=pool)
+        names.append(f"{deployment.flow_name}/{deployment.name}")
+    return names

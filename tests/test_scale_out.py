@@ -13,12 +13,12 @@ import sys
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.client.schemas.sorting import TaskRunSort
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy import create_engine, select, text
@@ -27,7 +27,6 @@ from sqlalchemy.orm import aliased
 from cli.running import start_prefect_server
 from conftest import POSTGRES_URL, postgres_problem, shared_data
 from fixtureweb import REFERENCE_NOW, FixtureServer, build_fixture_web
-from flows.deployments import ENTRYPOINT
 from flows.weekly import weekly_flow
 from spiders.registry import add_source_from_url
 from store.communities import save_community
@@ -183,16 +182,23 @@ def start_worker(name: str, env: dict) -> subprocess.Popen:
     )
 
 
+def deploy_to_the_pool(env: dict) -> str:
+    """`signpost deploy`, as an admin would run it once the store and the Prefect server are set up."""
+    command = [str(Path(sys.executable).parent / "signpost"), "deploy", "--pool", POOL]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
 async def run_on_the_pool() -> dict:
-    """Deploy the weekly flow to the work pool, ask for a run as its schedule would, and wait for a worker."""
+    """Ask for a run of the deployed weekly flow, as its schedule would, and wait for a worker to finish it."""
     async with get_client() as client:
-        await client.create_work_pool(WorkPoolCreate(name=POOL, type="process"), overwrite=True)
-    deployment = await weekly_flow.to_deployment(
-        name="weekly-desk", parameters={"community": "desk", "now": NOW}, entrypoint_type=ENTRYPOINT
-    )
-    deployment_id = await deployment.apply(work_pool_name=POOL)
+        deployment = await client.read_deployment_by_name("weekly/weekly-desk")
+        assert deployment.work_pool_name == POOL
     async with get_client() as client:
-        flow_run = await client.create_flow_run_from_deployment(deployment_id)
+        flow_run = await client.create_flow_run_from_deployment(
+            deployment.id, parameters={"community": "desk", "now": NOW.isoformat()}
+        )
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             flow_run = await client.read_flow_run(flow_run.id)
@@ -238,6 +244,8 @@ def test_scaled_out_run_matches_a_single_process_run(prefect_on_postgres, store_
             "SIGNPOST_DASK_CHUNK_SIZE": str(CHUNK),
         }
         try:
+            deployed = deploy_to_the_pool(worker_env)
+            assert "weekly/weekly-desk -> work pool" in deployed and "publish-due/publish-due" in deployed
             workers = [start_worker(f"worker-{index}", worker_env) for index in (1, 2)]
             with temporary_settings(updates={PREFECT_API_URL: prefect_on_postgres}):
                 outcome = asyncio.run(run_on_the_pool())
