@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing
 import random
 import smtplib
-import socket
 import tempfile
 import threading
 import time
@@ -18,6 +17,7 @@ from sqlalchemy import Engine
 from config.settings import Settings
 from digests.compose import compose_draft
 from digests.delivery import queue_digest, send_digest
+from digests.mail_sink import free_port
 from digests.render import DigestRenderer, MailSettings, Recipient, load_content
 from store.articles import save_article
 from store.candidates import DraftCandidate
@@ -194,12 +194,6 @@ class SmtpSink:
         for process, _ in self.workers:
             if process.is_alive():
                 process.kill()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def run_delivery_bench(

@@ -17,7 +17,7 @@ class MailSink:
     def __init__(self, folder: Path, port: int = 0) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.count = 0
         self._lock = threading.Lock()
         # Numbering continues after what earlier runs left, so nothing is overwritten.
@@ -43,7 +43,8 @@ class MailSink:
         self._controller.stop()
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
 from config.settings import Settings
+from digests.mail_sink import free_port
 from store.db import open_store
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -86,3 +91,40 @@ def settings(store_url, tmp_path) -> Settings:
         concurrent_requests_per_domain=8,
         extract_workers=2,
     )
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what it accepts, and can fail or stall on cue."""
+
+    def __init__(self) -> None:
+        self.accepted: list[tuple[list[str], bytes]] = []
+        self.attempts = 0
+        self.refuse_after: int | None = None  # accept this many, then answer 451 to the rest
+        self.stall_at: int | None = None  # hold this attempt until released, then refuse it
+        self.stalled = threading.Event()
+        self.release = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.attempts += 1
+        if self.stall_at == self.attempts:
+            self.stalled.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 30)
+            return "451 4.3.0 sender went away"
+        if self.refuse_after is not None and len(self.accepted) >= self.refuse_after:
+            return "451 4.3.2 try again later"
+        self.accepted.append((list(envelope.rcpt_tos), envelope.content))
+        return "250 2.0.0 accepted"
+
+    def by_recipient(self) -> Counter[str]:
+        return Counter(rcpt for rcpts, _ in self.accepted for rcpt in rcpts)
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on loopback, and what it accepted: (Inbox, port)."""
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield inbox, controller.port
+    inbox.release.set()
+    controller.stop()

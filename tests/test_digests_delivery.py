@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
-import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
 
-import pytest
-from aiosmtpd.controller import Controller
-
 from config.settings import Settings
 from digests.delivery import queue_digest, send_digest
-from digests.delivery_bench import approved_digest, free_port, store_articles
+from digests.delivery_bench import approved_digest, store_articles
+from digests.mail_sink import free_port
 from store.candidates import DraftCandidate
 from store.communities import get_community, save_community
 from store.digests import get_digest
@@ -30,42 +26,6 @@ from store.records import ExtractedArticle
 ROOT = Path(__file__).resolve().parents[1]
 WEEK = datetime(2026, 3, 2, tzinfo=UTC)
 TEXT = "Volunteer managers shared what worked this year. Teams that met monthly kept more volunteers. Trustees agreed."
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps what it accepts, and can fail or stall on cue."""
-
-    def __init__(self) -> None:
-        self.accepted: list[tuple[list[str], bytes]] = []
-        self.attempts = 0
-        self.refuse_after: int | None = None  # accept this many, then answer 451 to the rest
-        self.stall_at: int | None = None  # hold this attempt until released, then refuse it
-        self.stalled = threading.Event()
-        self.release = threading.Event()
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.attempts += 1
-        if self.stall_at == self.attempts:
-            self.stalled.set()
-            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 30)
-            return "451 4.3.0 sender went away"
-        if self.refuse_after is not None and len(self.accepted) >= self.refuse_after:
-            return "451 4.3.2 try again later"
-        self.accepted.append((list(envelope.rcpt_tos), envelope.content))
-        return "250 2.0.0 accepted"
-
-    def by_recipient(self) -> Counter[str]:
-        return Counter(rcpt for rcpts, _ in self.accepted for rcpt in rcpts)
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield inbox, controller.port
-    inbox.release.set()
-    controller.stop()
 
 
 def mail_settings(store_url: str, tmp_path: Path, port: int) -> Settings:

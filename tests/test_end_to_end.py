@@ -20,9 +20,9 @@ from classify.embedding import Embedder
 from classify.group_stage import group_pending
 from classify.score_stage import score_community
 from config.settings import Settings
-from conftest import shared_data
-from digests.delivery_bench import free_port
+from conftest import Inbox, shared_data
 from digests.drafting import draft_digest
+from digests.mail_sink import free_port
 from fixtureweb import REFERENCE_NOW, FixtureServer, build_fixture_web
 from spiders.crawl import crawl_sources
 from spiders.extraction_stage import extract_pending
@@ -39,15 +39,6 @@ from web.security import hash_password
 pytestmark = pytest.mark.slow
 PASSWORD = "correct horse battery"
 TOPICS = ("business", "sport", "tech")
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.messages.append((list(envelope.rcpt_tos), envelope.content))
-        return "250 accepted"
 
 
 def drafted_store(settings: Settings):
@@ -140,9 +131,9 @@ def test_from_the_web_to_each_members_inbox(tmp_path):
     sent = load_items(engine, digest_id, ("approved",))
     with_items = {topic_of[item.topic_id] for item in sent}
     assert drop.id not in {item.id for item in sent} and keep.id in {item.id for item in sent}
-    received = {rcpts[0]: message_from_bytes(content, policy=default) for rcpts, content in inbox.messages}
+    received = {rcpts[0]: message_from_bytes(content, policy=default) for rcpts, content in inbox.accepted}
     expected = {email for email, slugs in follows.items() if slugs & with_items}
-    assert set(received) == expected and len(inbox.messages) == len(expected)
+    assert set(received) == expected and len(inbox.accepted) == len(expected)
     for email, message in received.items():
         html = message.get_body(("html",)).get_content()
         assert {slug for slug in TOPICS if f'id="topic-{slug}"' in html} == follows[email] & with_items, email

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from sqlalchemy.orm import aliased
 
 from cli.running import start_prefect_server
 from conftest import POSTGRES_URL, postgres_problem, shared_data
+from digests.mail_sink import free_port
 from fixtureweb import REFERENCE_NOW, FixtureServer, build_fixture_web
 from flows.weekly import weekly_flow
 from spiders.registry import add_source_from_url
@@ -46,12 +46,6 @@ NOW = REFERENCE_NOW + timedelta(minutes=5)
 POOL = "signpost-scale-out"
 # Small chunks, so that a small web still makes many tasks for the Dask workers to share.
 CHUNK = 8
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

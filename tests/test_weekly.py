@@ -9,13 +9,11 @@ from email.policy import default
 
 import pytest
 import yaml
-from aiosmtpd.controller import Controller
 from prefect.testing.utilities import prefect_test_harness
 from sqlalchemy import select
 from test_digests_webhooks import Receiver
 
 from conftest import shared_data
-from digests.delivery_bench import free_port
 from fixtureweb import REFERENCE_NOW, FixtureServer, build_fixture_web
 from flows.publish import publish_due_flow
 from flows.weekly import weekly_flow
@@ -31,32 +29,14 @@ from store.webhooks import save_webhooks
 pytestmark = pytest.mark.slow
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.messages.append((list(envelope.rcpt_tos), envelope.content))
-        return "250 accepted"
-
-
 @pytest.fixture(scope="module")
 def prefect_server():
     with prefect_test_harness(server_startup_timeout=120):
         yield
 
 
-@pytest.fixture
-def inbox():
-    found = Inbox()
-    controller = Controller(found, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield found, controller.port
-    controller.stop()
-
-
-def test_weekly_then_publish(prefect_server, engine, settings, monkeypatch, inbox):
-    mail, smtp_port = inbox
+def test_weekly_then_publish(prefect_server, engine, settings, monkeypatch, smtp):
+    mail, smtp_port = smtp
     for name, value in {
         "DATABASE_URL": settings.store_url,
         "ALLOW_PRIVATE_ADDRESSES": "true",
@@ -107,7 +87,7 @@ def test_weekly_then_publish(prefect_server, engine, settings, monkeypatch, inbo
     assert draft["items"] > 0 and sum(draft["per_topic"].values()) == draft["items"], report
     assert draft["curators_told"] == ["curator@example.org"]
     assert report["crawl"]["admins_told"] == ["admin@example.org"]
-    told = {rcpts[0]: message_from_bytes(content, policy=default) for rcpts, content in mail.messages}
+    told = {rcpts[0]: message_from_bytes(content, policy=default) for rcpts, content in mail.accepted}
     assert set(told) == {"curator@example.org", "admin@example.org"}
     assert f"/review/digests/{digest.id}" in told["curator@example.org"].get_body().get_content()
     assert "Gone Gazette" in told["admin@example.org"].get_body().get_content()
@@ -116,14 +96,14 @@ def test_weekly_then_publish(prefect_server, engine, settings, monkeypatch, inbo
 
     # Approved, then published when due: each member gets their topics once, the chat gets one post.
     approve_digest(engine, digest.id, "curator@example.org")
-    mail.messages.clear()
+    mail.accepted.clear()
     published = publish_due_flow()
     assert [run["digest_id"] for run in published] == [digest.id]
     items_by_topic = Counter(item.topic_id for item in load_items(engine, digest.id))
     expected = {"all@example.net"}
     expected |= {"sporty@example.net"} if items_by_topic[sport] else set()
     expected |= {"geek@example.net"} if items_by_topic[tech] else set()
-    assert Counter(rcpt for rcpts, _ in mail.messages for rcpt in rcpts) == Counter(expected)
+    assert Counter(rcpt for rcpts, _ in mail.accepted for rcpt in rcpts) == Counter(expected)
     assert get_digest(engine, digest.id).status == "sent"
     assert len(receiver.bodies["/chat"]) == 1
     # Nothing is due any more: a second publish run does nothing.
