@@ -52,13 +52,17 @@ def _extract_one(job: tuple[bytes, str, str | None, dict | None, int]) -> Extrac
         return Skipped(f"extraction failed: {type(error).__name__}: {error}")
 
 
+def _record_skip(engine: Engine, page: StoredPage, skipped: Skipped, report: ExtractReport) -> None:
+    state = "failed" if skipped.reason.startswith("extraction failed") else "skipped"
+    report.failed += state == "failed"
+    report.skipped += state == "skipped"
+    set_extract_state(engine, [(page.id, state, skipped.reason, None)])
+
+
 def _save(engine: Engine, page: StoredPage, result: ExtractedArticle | Skipped, report: ExtractReport) -> None:
     report.pages += 1
     if isinstance(result, Skipped):
-        state = "failed" if result.reason.startswith("extraction failed") else "skipped"
-        report.failed += state == "failed"
-        report.skipped += state == "skipped"
-        set_extract_state(engine, [(page.id, state, result.reason, None)])
+        _record_skip(engine, page, result, report)
         return
     _, is_new = save_article(
         engine, result, page_id=page.id, source_id=page.source_id, page_url=page.url, extractor=EXTRACTOR_VERSION
@@ -122,10 +126,7 @@ def extract_chunk(engine: Engine, settings: Settings, page_ids: list[int]) -> Ex
         )
         report.pages += 1
         if isinstance(result, Skipped):
-            state = "failed" if result.reason.startswith("extraction failed") else "skipped"
-            report.failed += state == "failed"
-            report.skipped += state == "skipped"
-            set_extract_state(engine, [(page.id, state, result.reason, None)])
+            _record_skip(engine, page, result, report)
         else:
             staged.append((page.id, _as_json(result)))
     stage_extractions(engine, staged)

@@ -10,11 +10,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
 from config.settings import Settings
 from digests.mail_sink import free_port
+from store.communities import save_community
 from store.db import open_store
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -128,3 +130,28 @@ def smtp():
     yield inbox, controller.port
     inbox.release.set()
     controller.stop()
+
+
+def save_news_desk(engine) -> None:
+    """The BBC topics as community "desk", drafting on Fridays at 09:00 UTC (the fixture web's reference moment)."""
+    spec = yaml.safe_load((shared_data("bbc") / "topics.yaml").read_text())
+    save_community(
+        engine,
+        slug="desk",
+        name="News desk",
+        timezone="UTC",
+        schedule="0 9 * * FRI",
+        items_per_topic=3,
+        topic_list=[{"slug": t["id"], "name": t["name"], "description": t["description"]} for t in spec["topics"]],
+    )
+
+
+def news_desk_store(url: str, settings: Settings, web) -> None:
+    """A store at ``url`` with the news desk and every site of the fixture web as a source."""
+    from spiders.registry import add_source_from_url
+
+    engine = open_store(url)
+    save_news_desk(engine)
+    for site in web.sites:
+        add_source_from_url(engine, settings, site.base_url, name=site.name)
+    engine.dispose()

@@ -7,7 +7,6 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-import yaml
 from prefect.client.orchestration import get_client
 from prefect.deployments import run_deployment
 from prefect.runner import Runner
@@ -15,12 +14,10 @@ from prefect.testing.utilities import prefect_test_harness
 from sqlalchemy import select
 
 from config.settings import Settings
-from conftest import shared_data
+from conftest import news_desk_store, shared_data
 from fixtureweb import REFERENCE_NOW, FixtureServer, build_fixture_web
 from flows.deployments import ENTRYPOINT
 from flows.weekly import weekly_flow
-from spiders.registry import add_source_from_url
-from store.communities import save_community
 from store.db import open_store
 from store.schema import articles, digest_items, topics
 
@@ -32,23 +29,6 @@ NOW = REFERENCE_NOW + timedelta(minutes=5)
 def prefect_server():
     with prefect_test_harness(server_startup_timeout=120):
         yield
-
-
-def prepared_store(url: str, settings, web) -> None:
-    engine = open_store(url)
-    spec = yaml.safe_load((shared_data("bbc") / "topics.yaml").read_text())
-    save_community(
-        engine,
-        slug="desk",
-        name="News desk",
-        timezone="UTC",
-        schedule="0 9 * * FRI",
-        items_per_topic=3,
-        topic_list=[{"slug": t["id"], "name": t["name"], "description": t["description"]} for t in spec["topics"]],
-    )
-    for site in web.sites:
-        add_source_from_url(engine, settings, site.base_url, name=site.name)
-    engine.dispose()
 
 
 def drafted(url: str) -> list[tuple[str, str, int, str]]:
@@ -80,8 +60,8 @@ def test_deployment_run_drafts_what_a_direct_run_drafts(prefect_server, tmp_path
         monkeypatch.setenv(f"SIGNPOST_{name}", value)
     web = build_fixture_web([shared_data("bbc")], sites=3, articles_per_site=10, faults=False)
     with FixtureServer(web, port=0):
-        prepared_store(direct, settings, web)
-        prepared_store(scheduled, settings, web)
+        news_desk_store(direct, settings, web)
+        news_desk_store(scheduled, settings, web)
         monkeypatch.setenv("SIGNPOST_DATABASE_URL", direct)
         weekly_flow("desk", now=NOW)
         monkeypatch.setenv("SIGNPOST_DATABASE_URL", scheduled)

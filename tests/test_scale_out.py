@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.sorting import TaskRunSort
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -24,12 +23,11 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import aliased
 
 from cli.running import start_prefect_server
-from conftest import POSTGRES_URL, postgres_problem, shared_data
+from config.settings import Settings
+from conftest import POSTGRES_URL, news_desk_store, postgres_problem, shared_data
 from digests.mail_sink import free_port
 from fixtureweb import REFERENCE_NOW, FixtureServer, build_fixture_web
 from flows.weekly import weekly_flow
-from spiders.registry import add_source_from_url
-from store.communities import save_community
 from store.db import open_store
 from store.schema import (
     article_groups,
@@ -97,26 +95,6 @@ def store_schemas(postgres):
         for name in names:
             connection.execute(text(f'drop schema "{name}" cascade'))
     admin.dispose()
-
-
-def prepare_store(url: str, var_dir, web) -> None:
-    from config.settings import Settings
-
-    settings = Settings(var_dir=var_dir, database_url=url, allow_private_addresses=True)
-    engine = open_store(url)
-    spec = yaml.safe_load((shared_data("bbc") / "topics.yaml").read_text())
-    save_community(
-        engine,
-        slug="desk",
-        name="News desk",
-        timezone="UTC",
-        schedule="0 9 * * FRI",
-        items_per_topic=3,
-        topic_list=[{"slug": t["id"], "name": t["name"], "description": t["description"]} for t in spec["topics"]],
-    )
-    for site in web.sites:
-        add_source_from_url(engine, settings, site.base_url, name=site.name)
-    engine.dispose()
 
 
 def snapshot(url: str) -> dict:
@@ -223,8 +201,9 @@ def test_scaled_out_run_matches_a_single_process_run(prefect_on_postgres, store_
     web = build_fixture_web([shared_data("bbc")], sites=4, articles_per_site=10, faults=False)
     workers = []
     with FixtureServer(web, port=0):
-        prepare_store(single, tmp_path / "var", web)
-        prepare_store(scaled, tmp_path / "var", web)
+        settings = Settings(var_dir=tmp_path / "var", allow_private_addresses=True)
+        news_desk_store(single, settings, web)
+        news_desk_store(scaled, settings, web)
 
         monkeypatch.setenv("SIGNPOST_DATABASE_URL", single)
         with temporary_settings(updates={PREFECT_API_URL: prefect_on_postgres}):

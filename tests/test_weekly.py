@@ -8,17 +8,16 @@ from email import message_from_bytes
 from email.policy import default
 
 import pytest
-import yaml
 from prefect.testing.utilities import prefect_test_harness
 from sqlalchemy import select
 from test_digests_webhooks import Receiver
 
-from conftest import shared_data
+from conftest import save_news_desk, shared_data
 from fixtureweb import REFERENCE_NOW, FixtureServer, build_fixture_web
 from flows.publish import publish_due_flow
 from flows.weekly import weekly_flow
 from spiders.registry import add_source_from_url
-from store.communities import get_community, save_community
+from store.communities import get_community
 from store.digests import approve_digest, get_digest, load_items
 from store.members import add_member, confirm_membership, join_community
 from store.schema import topic_scores
@@ -50,16 +49,7 @@ def test_weekly_then_publish(prefect_server, engine, settings, monkeypatch, smtp
         "FAILING_AFTER": "1",
     }.items():
         monkeypatch.setenv(f"SIGNPOST_{name}", value)
-    spec = yaml.safe_load((shared_data("bbc") / "topics.yaml").read_text())
-    save_community(
-        engine,
-        slug="desk",
-        name="News desk",
-        timezone="UTC",
-        schedule="0 9 * * FRI",  # the fixture web's reference moment is a Friday, 09:00 UTC
-        items_per_topic=3,
-        topic_list=[{"slug": t["id"], "name": t["name"], "description": t["description"]} for t in spec["topics"]],
-    )
+    save_news_desk(engine)
     community = get_community(engine, "desk")
     set_curator(engine, save_user(engine, "curator@example.org", "Cat Curator"), community.id)
     save_user(engine, "admin@example.org", "Ada Admin", is_admin=True)
