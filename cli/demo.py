@@ -91,9 +91,7 @@ def run_demo(*, sites: int, articles_per_site: int, approve: bool, port: int = D
             publish_now(engine, digest_id)
         console.print(f"\nMail written so far: {sink.count} messages in {sink.folder}/ (open them with any mail app).")
     public = settings.public_url.rstrip("/")
-    sign_in = (
-        f"sign in as {CURATORS[0][0]} with the password {DEMO_PASSWORD} (the admin is {ADMIN[0]}, same password)"
-    )
+    sign_in = f"sign in as {CURATORS[0][0]} with the password {DEMO_PASSWORD} (the admin is {ADMIN[0]}, same password)"
     if approve:
         console.print(
             f"\n[bold]The digest is approved and sent.[/bold] Run `.venv/bin/signpost web` to read it at "

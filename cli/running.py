@@ -138,7 +138,7 @@ def serve(
     try:
         from prefect import serve as prefect_serve
 
-        from flows.deployments import deployments
+        from flows.deployments import deployments, ensure_stage_limits
 
         server = uvicorn.Server(uvicorn.Config(create_app(settings, hooks=web_hooks()), host=host, port=port))
         # The web app runs beside the deployments' runner; its own signal handlers would steal Ctrl-C from Prefect.
@@ -152,6 +152,7 @@ def serve(
             errors.print(f"[red]The web app could not start on {host}:{port}[/red] (see the error above).")
             raise typer.Exit(1)
         console.print(f"Web app on http://{host}:{port}/  -  Prefect UI on {os.environ['PREFECT_API_URL'][:-4]}")
+        ensure_stage_limits()
         # Schedules stay on while Signpost is stopped: a week missed meanwhile runs, late, at the next start.
         prefect_serve(*deployments(engine), limit=2, pause_on_shutdown=False)
     except KeyboardInterrupt:

@@ -14,12 +14,12 @@ from classify.embedding import Embedder, model_name
 from classify.group_stage import group_pending
 from classify.score_stage import score_community
 from config.settings import load_settings
-from flows.runtime import dask_task_runner
+from flows.runtime import EMBED, STORE_WIDE, dask_task_runner
 from store.communities import get_community, list_communities
 from store.db import open_store
 
 
-@task(task_run_name="embed new articles", timeout_seconds=3600)
+@task(task_run_name="embed new articles", timeout_seconds=3600, tags=[STORE_WIDE])
 def embed_task() -> dict:
     settings = load_settings()
     engine = open_store(settings.store_url)
@@ -39,7 +39,7 @@ def shared_embedder(model: str, batch_size: int, cache_dir: Path) -> Embedder:
     return Embedder(model, batch_size, cache_dir=cache_dir)
 
 
-@task(retries=1, retry_delay_seconds=10, task_run_name="embed {label}", timeout_seconds=3600)
+@task(retries=1, retry_delay_seconds=10, task_run_name="embed {label}", timeout_seconds=3600, tags=[EMBED])
 def embed_chunk_task(article_ids: list[int], label: str = "") -> dict:
     settings = load_settings()
     engine = open_store(settings.store_url)
@@ -68,7 +68,7 @@ def embed_fanned_out_flow() -> dict:
     return {"model": model, "articles": embedded, "seconds": round(time.monotonic() - started, 2)}
 
 
-@task(task_run_name="group new articles", timeout_seconds=3600)
+@task(task_run_name="group new articles", timeout_seconds=3600, tags=[STORE_WIDE])
 def group_task(model: str) -> dict:
     settings = load_settings()
     engine = open_store(settings.store_url)

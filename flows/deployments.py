@@ -10,6 +10,7 @@ from prefect.schedules import Cron
 from sqlalchemy import Engine
 
 from flows.publish import publish_due_flow
+from flows.runtime import STAGE_LIMITS
 from flows.weekly import weekly_flow
 from store.communities import list_communities
 
@@ -46,6 +47,19 @@ def deployments(engine: Engine) -> list[RunnerDeployment]:
     return found
 
 
+def ensure_stage_limits() -> dict[str, int]:
+    """Create the tag concurrency limits of `STAGE_LIMITS` that the server lacks; an admin's own value stays."""
+    with get_client(sync_client=True) as client:
+        limits = {}
+        for tag, limit in STAGE_LIMITS.items():
+            try:
+                limits[tag] = client.read_concurrency_limit_by_tag(tag).concurrency_limit
+            except ObjectNotFound:
+                client.create_concurrency_limit(tag=tag, concurrency_limit=limit)
+                limits[tag] = limit
+    return limits
+
+
 def deploy_to_pool(engine: Engine, pool: str, pool_type: str = "process") -> list[str]:
     """Register the deployments with a work pool (made if missing), for its workers on any machine to run;
     returns their names."""
@@ -54,6 +68,7 @@ def deploy_to_pool(engine: Engine, pool: str, pool_type: str = "process") -> lis
             client.read_work_pool(pool)
         except ObjectNotFound:
             client.create_work_pool(WorkPoolCreate(name=pool, type=pool_type))
+    ensure_stage_limits()
     names = []
     for deployment in deployments(engine):
         deployment.apply(work_pool_name=pool)

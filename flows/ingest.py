@@ -8,14 +8,14 @@ from prefect import flow, get_run_logger, task
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from config.settings import load_settings
-from flows.runtime import dask_task_runner
+from flows.runtime import CRAWL, EXTRACT, STORE_WIDE, dask_task_runner
 from spiders.crawl import batches, crawl_batch
 from spiders.extraction_stage import extract_chunk, extract_pending, pending_chunks, save_staged
 from store.db import open_store
 from store.sources import get_source, list_sources, sources_due
 
 
-@task(retries=2, retry_delay_seconds=[10, 60], task_run_name="crawl {len_label}")
+@task(retries=2, retry_delay_seconds=[10, 60], task_run_name="crawl {len_label}", tags=[CRAWL])
 def crawl_batch_task(source_ids: list[int], len_label: str = "") -> dict:
     """Crawl one batch of sources in a Scrapy child process; returns counts, never pages."""
     settings = load_settings()
@@ -74,7 +74,7 @@ def crawl_flow(community: str | None = None, all_sources: bool = False) -> dict:
     return totals
 
 
-@task(task_run_name="extract pending pages")
+@task(task_run_name="extract pending pages", tags=[STORE_WIDE])
 def extract_task(rerun: bool = False) -> dict:
     settings = load_settings()
     engine = open_store(settings.store_url)
@@ -95,7 +95,7 @@ def extract_task(rerun: bool = False) -> dict:
     }
 
 
-@task(retries=1, retry_delay_seconds=10, task_run_name="extract {label}")
+@task(retries=1, retry_delay_seconds=10, task_run_name="extract {label}", tags=[EXTRACT])
 def extract_chunk_task(page_ids: list[int], label: str = "") -> dict:
     """Extract a chunk of pages on whichever worker runs it; the articles wait, staged, for `save_staged_task`."""
     settings = load_settings()
@@ -105,7 +105,7 @@ def extract_chunk_task(page_ids: list[int], label: str = "") -> dict:
     return {"pages": report.pages, "skipped": report.skipped, "failed": report.failed}
 
 
-@task(task_run_name="save extracted articles")
+@task(task_run_name="save extracted articles", tags=[STORE_WIDE])
 def save_staged_task() -> dict:
     settings = load_settings()
     engine = open_store(settings.store_url)

@@ -5,6 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# Tags of the tasks of each stage, for Prefect's tag concurrency limits (`prefect concurrency-limit create TAG N`).
+CRAWL, EXTRACT, EMBED = "signpost-crawl", "signpost-extract", "signpost-embed"
+# The stages that work through the whole store (extract or embed everything pending, group what is new): two
+# communities' weekly runs due at the same time would do that work twice and race on what they write, so
+# `serve` and `deploy` let one such task run at a time.
+STORE_WIDE = "signpost-store-wide"
+STAGE_LIMITS = {STORE_WIDE: 1}
+
 
 def prepare_environment(var_dir: Path) -> None:
     """Default Prefect and Hugging Face to local, offline, quiet operation; explicit settings win."""

@@ -27,6 +27,7 @@ from config.settings import Settings
 from conftest import POSTGRES_URL, news_desk_store, postgres_problem, shared_data
 from digests.mail_sink import free_port
 from fixtureweb import REFERENCE_NOW, FixtureServer, build_fixture_web
+from flows.runtime import STORE_WIDE
 from flows.weekly import weekly_flow
 from store.db import open_store
 from store.schema import (
@@ -167,6 +168,7 @@ async def run_on_the_pool() -> dict:
     async with get_client() as client:
         deployment = await client.read_deployment_by_name("weekly/weekly-desk")
         assert deployment.work_pool_name == POOL
+        assert (await client.read_concurrency_limit_by_tag(STORE_WIDE)).concurrency_limit == 1
     async with get_client() as client:
         flow_run = await client.create_flow_run_from_deployment(
             deployment.id, parameters={"community": "desk", "now": NOW.isoformat()}

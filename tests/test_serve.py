@@ -181,6 +181,9 @@ def test_serve_runs_the_deployments_and_the_web_app_and_ctrl_c_stops_everything(
         ]
         assert [(s["active"], s["schedule"]["interval"]) for s in publish["schedules"]] == [(True, 300)]
         assert not weekly["paused"] and not publish["paused"]
+        # Two communities due at once must not both extract, embed or group the whole store.
+        limit = httpx.get(f"{api}/concurrency_limits/tag/signpost-store-wide", timeout=10).json()
+        assert limit["concurrency_limit"] == 1
 
         output = ctrl_c(serve)
         assert serve.process.returncode == 0, output
