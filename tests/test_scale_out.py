@@ -18,6 +18,8 @@ import numpy as np
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.sorting import TaskRunSort
+from prefect.events.worker import EventsWorker
+from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import aliased
@@ -71,6 +73,10 @@ def prefect_on_postgres(postgres, tmp_path_factory):
     try:
         yield f"http://127.0.0.1:{port}/api"
     finally:
+        # Prefect's log and event workers are per process and outlive this server: drained now, while it still
+        # answers, they will not hang a later test that drains them against a server that is gone.
+        APILogWorker.drain_all(timeout=30)
+        EventsWorker.drain_all(timeout=30)
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
         for name, value in saved.items():
