@@ -95,6 +95,23 @@ class Settings(BaseSettings):
     signin_link_minutes: int = Field(15, description="Minutes an emailed sign-in link stays valid (it works once).")
     confirm_link_days: int = Field(7, description="Days a subscription confirmation link stays valid.")
 
+    # Rate limits of the web app's forms; 0 turns one off.
+    signin_failures_per_email: int = Field(
+        10, description="Failed password sign-ins for one address within the window; then even the right one waits."
+    )
+    signin_failures_per_ip: int = Field(
+        30, description="Failed password sign-ins from one client IP within the window."
+    )
+    signin_failure_window_minutes: int = Field(15, description="Minutes over which failed sign-ins are counted.")
+    requested_emails_per_address: int = Field(
+        5, description="Sign-in links and subscription emails asked for one address within the window."
+    )
+    requested_emails_per_ip: int = Field(
+        20, description="Sign-in links and subscription emails asked for from one client IP within the window."
+    )
+    requested_email_window_minutes: int = Field(60, description="Minutes over which asked-for emails are counted.")
+    suggestions_per_hour: int = Field(10, description="Links one member may suggest in an hour.")
+
     @cached_property
     def store_url(self) -> str:
         """The database URL in use: the setting, or SQLite in var_dir."""

@@ -448,3 +448,16 @@ webhook_posts = Table(
     UniqueConstraint("digest_id", "webhook_id"),
     comment="One row per digest and webhook, so a publish run again never posts twice.",
 )
+
+# Rate limits of the web app's forms (migration 0007).
+
+rate_limit_attempts = Table(
+    "rate_limit_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("action", String(32), nullable=False, comment="signin (passwords), email (asked-for emails) or suggest."),
+    Column("subject", String(64), nullable=False, comment="SHA-256 of the limited address, client IP or member."),
+    _when("attempted_at", nullable=False),
+    Index("ix_rate_limit_attempts_action_subject_attempted_at", "action", "subject", "attempted_at"),
+    comment="One row per counted attempt; rows older than their action's window are purged as new ones come.",
+)

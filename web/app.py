@@ -73,9 +73,12 @@ def create_app(settings: Settings, *, hooks: WebHooks | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def error_page(request: Request, error: StarletteHTTPException):
         if request.url.path.endswith(".atom") or request.url.path.startswith("/r/"):
-            return PlainTextResponse(str(error.detail), status_code=error.status_code)
+            return PlainTextResponse(str(error.detail), status_code=error.status_code, headers=error.headers)
         detail = error.detail if isinstance(error.detail, str) else "Something went wrong."
-        return render(request, "error.html", status_code=error.status_code, message=detail)
+        response = render(request, "error.html", status_code=error.status_code, message=detail)
+        # Headers the error carries (Retry-After on a 429) belong on the page too.
+        response.headers.update(error.headers or {})
+        return response
 
     from web import admin, auth, members, public, review
 
@@ -87,4 +90,3 @@ def create_app(settings: Settings, *, hooks: WebHooks | None = None) -> FastAPI:
     app.include_router(public.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
-

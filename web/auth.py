@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from digests.notices import MailError, send_email
 from store.db import utcnow
 from store.users import end_session, find_user, get_user, mark_signed_in, save_user, start_session
-from web import security
+from web import limits, security
 from web.pages import (
     SESSION_COOKIE,
     check_csrf,
@@ -48,11 +48,13 @@ def signin_page(request: Request, next: str = "/review"):
 @router.post("/signin")
 def signin_password(request: Request, email: str = Form(""), password: str = Form(""), next: str = Form("/review")):
     context = web(request)
+    attempt = limits.start_signin(request, email)
     user = find_user(context.engine, email)
     if not security.check_password(user.password_hash if user else None, password) or user is None:
         return render(request, "signin.html", status_code=401, next=safe_next(next), error="Wrong email or password.")
     if security.hasher.check_needs_rehash(user.password_hash or ""):
         save_user(context.engine, user.email, password_hash=security.hash_password(password))
+    limits.signin_succeeded(request, email, attempt)
     return _sign_in(request, user.id, next)
 
 
@@ -60,6 +62,7 @@ def signin_password(request: Request, email: str = Form(""), password: str = For
 def signin_link_request(request: Request, email: str = Form("")):
     """Email a sign-in link; the page says the same whether or not the address has an account."""
     context = web(request)
+    limits.allow_requested_email(request, email)
     user = find_user(context.engine, email)
     if user is not None:
         token = security.signin_token(context.secret_key, user.id, user.last_signin_at)

@@ -23,7 +23,7 @@ from store.members import (
     unsubscribe,
 )
 from store.review import add_suggestion
-from web import security
+from web import limits, security
 from web.pages import check_csrf, redirect, render, web
 
 router = APIRouter(dependencies=[Depends(check_csrf)])
@@ -80,6 +80,7 @@ def subscribe(
         return render(request, "subscribe.html", status_code=400, community=community, error="That email looks wrong.")
     if not chosen:
         return render(request, "subscribe.html", status_code=400, community=community, error="Choose a topic.")
+    limits.allow_requested_email(request, email)
     context = web(request)
     member_id = add_member(context.engine, email, name)
     status = membership_status(context.engine, member_id, community.id)
@@ -180,6 +181,7 @@ def suggest(request: Request, token: str, url: str = Form(""), note: str = Form(
     url = url.strip()
     if safe_url(url) is None or len(url) > 2000:
         return redirect(request, f"/preferences/{token}#suggest", flash="Suggest an http:// or https:// link.")
+    limits.allow_suggestion(request, member_id)
     topic = topic_id if topic_id in {t.id for t in community.topics} else None
     add_suggestion(
         web(request).engine, community.id, url, member_id=member_id, topic_id=topic, note=note.strip()[:1000]

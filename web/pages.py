@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -15,6 +17,7 @@ from sqlalchemy import Engine
 
 from config.settings import Settings
 from digests.render import plain_text, safe_url
+from store.db import utcnow
 from store.users import User, session_user
 from web import security
 from web.hooks import WebHooks
@@ -54,6 +57,8 @@ class WebContext:
     secret_key: str
     hooks: WebHooks
     environment: Environment
+    # The time the rate limits count by; tests move it on instead of waiting for a window to pass.
+    clock: Callable[[], datetime] = utcnow
 
     @property
     def session_seconds(self) -> int:
