@@ -96,8 +96,8 @@ def crawl(
         f"{extracted['duplicates']} duplicates, {extracted['skipped']} skipped, {extracted['failed']} failed "
         f"({time.monotonic() - started:.1f} s in all)."
     )
-    for source_id, error in crawled["failures"].items():
-        errors.print(f"[yellow]source {source_id}: {error}[/yellow]")
+    for source, error in crawled["failures"].items():
+        errors.print(f"[yellow]{source}: {error}[/yellow]")
 
 
 @app.command()

@@ -36,7 +36,9 @@ def weekly(
     community: Annotated[str | None, typer.Option(help="Only this community (default: every one).")] = None,
 ) -> None:
     """Run the weekly flow now: crawl, extract, classify and draft each community's digest, then tell its curators."""
-    from flows.weekly import weekly_flow
+    from rich.markdown import Markdown
+
+    from flows.weekly import run_report_markdown, weekly_flow
     from store.communities import list_communities
 
     settings, engine = settings_and_store()
@@ -46,6 +48,7 @@ def weekly(
         raise typer.Exit(1)
     for slug in slugs:
         report = weekly_flow(slug)
+        console.print(Markdown(run_report_markdown(report)))
         draft = report["draft"]
         console.print(
             f"{slug}: digest {draft['digest_id']} drafted with {draft['items']} items "

@@ -14,7 +14,7 @@ from classify.embedding import Embedder, model_name
 from classify.group_stage import group_pending
 from classify.score_stage import score_community
 from config.settings import load_settings
-from flows.runtime import EMBED, STORE_WIDE, dask_task_runner
+from flows.runtime import EMBED, STORE_WIDE, dask_task_runner, named_after
 from store.communities import get_community, list_communities
 from store.db import open_store
 
@@ -49,7 +49,7 @@ def embed_chunk_task(article_ids: list[int], label: str = "") -> dict:
     return {"model": report.model, "articles": report.articles}
 
 
-@flow(name="embed-fanned-out", log_prints=True)
+@flow(name="embed-fanned-out", flow_run_name="embed-fanned-out", log_prints=True)
 def embed_fanned_out_flow() -> dict:
     """Embedding spread over a Dask cluster in chunks of article ids; each vector depends on its text only."""
     logger = get_run_logger()
@@ -112,7 +112,7 @@ def score_task(community: str, since: datetime | None = None) -> dict:
     }
 
 
-@flow(name="classify", log_prints=True)
+@flow(name="classify", flow_run_name=named_after("classify"), log_prints=True)
 def classify_flow(community: str | None = None, since: datetime | None = None) -> dict:
     """Embed, group, then score every community (or one); each stage only does what is new. Embedding is fanned
     out over Dask when SIGNPOST_DASK_ADDRESS names a cluster."""

@@ -8,7 +8,7 @@ from prefect import flow, get_run_logger, task
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from config.settings import load_settings
-from flows.runtime import CRAWL, EXTRACT, STORE_WIDE, dask_task_runner
+from flows.runtime import CRAWL, EXTRACT, STORE_WIDE, dask_task_runner, named_after
 from spiders.crawl import batches, crawl_batch
 from spiders.extraction_stage import extract_chunk, extract_pending, pending_chunks, save_staged
 from store.db import open_store
@@ -32,7 +32,12 @@ def crawl_batch_task(source_ids: list[int], len_label: str = "") -> dict:
     }
 
 
-@flow(name="crawl", task_runner=ThreadPoolTaskRunner(max_workers=2), log_prints=True)
+@flow(
+    name="crawl",
+    flow_run_name=named_after("crawl"),
+    task_runner=ThreadPoolTaskRunner(max_workers=2),
+    log_prints=True,
+)
 def crawl_flow(community: str | None = None, all_sources: bool = False) -> dict:
     """Crawl every source that is due (or all enabled ones), batch by batch."""
     logger = get_run_logger()
@@ -59,11 +64,14 @@ def crawl_flow(community: str | None = None, all_sources: bool = False) -> dict:
         "pages_failed": 0,
         "failures": {},
     }
+    # Failures by the source's name and address, which an admin recognises, rather than its id.
+    labels = {str(source.id): f"{source.name} <{source.url}>" for source in due}
     for done, future in enumerate(futures, start=1):
         result = future.result()
         for key in ("sources_ok", "sources_failed", "not_modified", "pages_fetched", "pages_failed"):
             totals[key] += result[key]
-        totals["failures"].update(result["failures"])
+        for source_id, error in result["failures"].items():
+            totals["failures"][labels.get(source_id, f"source {source_id}")] = error
         logger.info(
             "batch %d/%d done: %d pages fetched so far, %d sources failing",
             done,
@@ -119,7 +127,7 @@ def save_staged_task() -> dict:
     return {"new_articles": report.new_articles, "duplicates": report.duplicates}
 
 
-@flow(name="extract-fanned-out", log_prints=True)
+@flow(name="extract-fanned-out", flow_run_name="extract-fanned-out", log_prints=True)
 def extract_fanned_out_flow(rerun: bool = False) -> dict:
     """Extraction spread over a Dask cluster in chunks of page ids, then saved in one ordered pass."""
     logger = get_run_logger()
@@ -141,7 +149,7 @@ def extract_fanned_out_flow(rerun: bool = False) -> dict:
     return totals
 
 
-@flow(name="extract", log_prints=True)
+@flow(name="extract", flow_run_name="extract", log_prints=True)
 def extract_flow(rerun: bool = False) -> dict:
     """Turn every pending page (every page with ``rerun``) into an article or a recorded skip; fanned out over
     Dask when SIGNPOST_DASK_ADDRESS names a cluster."""

@@ -64,7 +64,7 @@ def publish_flow(digest_id: int) -> dict:
     return {"digest_id": digest_id, "queued": queued, "email": emailed, "webhooks": posted}
 
 
-@flow(name="publish-due")
+@flow(name="publish-due", flow_run_name="publish-due")
 def publish_due_flow(now: datetime | None = None) -> list[dict]:
     """Publish every approved digest whose scheduled time has come (and finish any webhook posts left over)."""
     settings = load_settings()

@@ -14,6 +14,17 @@ STORE_WIDE = "signpost-store-wide"
 STAGE_LIMITS = {STORE_WIDE: 1}
 
 
+def named_after(prefix: str, parameter: str = "community"):
+    """A flow run name function: the prefix and the run's community, or "all" when it has none."""
+
+    def name() -> str:
+        from prefect.runtime import flow_run
+
+        return f"{prefix}-{flow_run.parameters.get(parameter) or 'all'}"
+
+    return name
+
+
 def prepare_environment(var_dir: Path) -> None:
     """Default Prefect and Hugging Face to local, offline, quiet operation; explicit settings win."""
     prefect_home = Path(os.environ.setdefault("PREFECT_HOME", str((var_dir / "prefect").resolve())))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 from prefect import flow, get_run_logger, task
@@ -13,6 +14,7 @@ from digests.notices import tell_admins_of_failing_sources, tell_curators
 from digests.periods import digest_period
 from flows.classification import classify_flow
 from flows.ingest import crawl_flow, extract_flow
+from flows.runtime import named_after
 from store.communities import get_community
 from store.db import open_store
 from store.digests import load_items
@@ -55,13 +57,7 @@ def alert_admins_task(community: str) -> list[str]:
     return told
 
 
-def run_name() -> str:
-    from prefect.runtime import flow_run
-
-    return f"weekly-{flow_run.parameters.get('community', 'all')}"
-
-
-@flow(name="weekly", flow_run_name=run_name, log_prints=True)
+@flow(name="weekly", flow_run_name=named_after("weekly"), log_prints=True)
 def weekly_flow(community: str, now: datetime | None = None) -> dict:
     """One community's week, each stage doing only what is new since the last run."""
     logger = get_run_logger()
@@ -72,13 +68,26 @@ def weekly_flow(community: str, now: datetime | None = None) -> dict:
     period_start, period_end = digest_period(found.schedule, found.timezone, now)
     logger.info("drafting %s for %s to %s", community, period_start, period_end)
 
+    seconds: dict[str, float] = {}
+    started = time.monotonic()
+
+    def lap(stage: str) -> None:
+        nonlocal started
+        seconds[stage] = round(time.monotonic() - started, 1)
+        started = time.monotonic()
+
     crawled = crawl_flow(community=community)
     crawled["admins_told"] = alert_admins_task(community)
+    lap("crawl")
     extracted = extract_flow()
+    lap("extract")
     classified = classify_flow(community=community, since=period_start - SCORING_LEAD)
+    lap("classify")
     drafted = draft_task(community, period_start, period_end)
     drafted["curators_told"] = notify_task(community, drafted["digest_id"], drafted["items"])
+    lap("draft")
     report = {
+        "seconds": seconds,
         "community": community,
         "period": [period_start.isoformat(), period_end.isoformat()],
         "crawl": crawled,
@@ -93,9 +102,13 @@ def weekly_flow(community: str, now: datetime | None = None) -> dict:
 def run_report_markdown(report: dict) -> str:
     """The run report an admin reads in Prefect's UI: sources, articles, candidates and time per stage."""
     crawl, extract, classify, draft = report["crawl"], report["extract"], report["classify"], report["draft"]
+    seconds = report["seconds"]
     lines = [
         f"# Weekly run of {report['community']}",
         f"Period {report['period'][0]} to {report['period'][1]}.",
+        "",
+        f"Time per stage: crawl {seconds['crawl']} s, extract {seconds['extract']} s, classify "
+        f"{seconds['classify']} s, draft {seconds['draft']} s.",
         "",
         "| stage | result |",
         "| --- | --- |",
@@ -106,11 +119,13 @@ def run_report_markdown(report: dict) -> str:
         f"| embed | {classify['embed']['articles']} articles ({classify['embed']['seconds']} s) |",
         f"| group | {classify['group']['duplicates']} copies, {classify['group']['stories_started']} new stories "
         f"({classify['group']['seconds']} s) |",
-        f"| draft | digest {draft['digest_id']}: {draft['items']} items |",
     ]
     for slug, scored in classify["score"].items():
-        lines.append(f"| score {slug} | {scored['articles']} articles, {scored['decisions']} decisions |")
+        lines.append(
+            f"| score {slug} | {scored['articles']} articles, {scored['decisions']} decisions ({scored['seconds']} s) |"
+        )
+    lines.append(f"| draft | digest {draft['digest_id']}: {draft['items']} items |")
     lines += ["", "Candidates per topic: " + ", ".join(f"{t} {n}" for t, n in draft["per_topic"].items())]
     if crawl["failures"]:
-        lines += ["", "## Failing sources", *[f"- source {key}: {error}" for key, error in crawl["failures"].items()]]
+        lines += ["", "## Failing sources", *[f"- {source}: {error}" for source, error in crawl["failures"].items()]]
     return "\n".join(lines)

@@ -15,7 +15,7 @@ from test_digests_webhooks import Receiver
 from conftest import save_news_desk, shared_data
 from fixtureweb import REFERENCE_NOW, FixtureServer, build_fixture_web
 from flows.publish import publish_due_flow
-from flows.weekly import weekly_flow
+from flows.weekly import run_report_markdown, weekly_flow
 from spiders.registry import add_source_from_url
 from store.communities import get_community
 from store.digests import approve_digest, get_digest, load_items
@@ -81,6 +81,10 @@ def test_weekly_then_publish(prefect_server, engine, settings, monkeypatch, smtp
     assert set(told) == {"curator@example.org", "admin@example.org"}
     assert f"/review/digests/{digest.id}" in told["curator@example.org"].get_body().get_content()
     assert "Gone Gazette" in told["admin@example.org"].get_body().get_content()
+    # The run report (a Prefect artifact, and what `signpost weekly` prints): time per stage, the failing feed.
+    markdown = run_report_markdown(report)
+    assert set(report["seconds"]) == {"crawl", "extract", "classify", "draft"}
+    assert "Time per stage: crawl" in markdown and "## Failing sources" in markdown and "gone.xml" in markdown
     with engine.connect() as connection:
         assert connection.scalar(select(topic_scores.c.article_id).limit(1)) is not None
 
