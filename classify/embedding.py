@@ -70,7 +70,12 @@ class Embedder:
     """Turns texts into L2-normalised float32 vectors; built once, used for many calls."""
 
     def __init__(
-        self, model: str = SHIPPED_MODEL, batch_size: int = 64, cache_dir: Path | None = None, backend: str = "auto"
+        self,
+        model: str = SHIPPED_MODEL,
+        batch_size: int = 64,
+        cache_dir: Path | None = None,
+        backend: str = "auto",
+        parallel_runs: int | None = None,
     ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
@@ -83,7 +88,7 @@ class Embedder:
             self._runner = TorchRunner(self.model_dir)
         else:
             try:
-                self._runner = OnnxRunner(self.model_dir, self.cache_dir, self.name)
+                self._runner = OnnxRunner(self.model_dir, self.cache_dir, self.name, parallel_runs)
             except Exception as error:
                 if backend == "onnx":
                     raise
@@ -146,7 +151,7 @@ class OnnxRunner:
 
     backend = "onnx"
 
-    def __init__(self, model_dir: Path, cache_dir: Path, label: str) -> None:
+    def __init__(self, model_dir: Path, cache_dir: Path, label: str, parallel_runs: int | None = None) -> None:
         import onnxruntime
 
         config = check_supported(model_dir)
@@ -159,7 +164,8 @@ class OnnxRunner:
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.workers = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        self.workers = max(1, parallel_runs or cores)
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="embed")
 
     def encode(self, texts: list[str]) -> np.ndarray:

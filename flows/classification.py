@@ -35,8 +35,9 @@ def embed_task() -> dict:
 
 @functools.cache
 def shared_embedder(model: str, batch_size: int, cache_dir: Path) -> Embedder:
-    """One embedder per worker process: loading the model costs more than embedding a chunk."""
-    return Embedder(model, batch_size, cache_dir=cache_dir)
+    """One embedder per Dask worker process (loading the model costs more than embedding a chunk), running one
+    text at a time: Dask already runs a task per core, and more runs than cores only queue for them."""
+    return Embedder(model, batch_size, cache_dir=cache_dir, parallel_runs=1)
 
 
 @task(retries=1, retry_delay_seconds=10, task_run_name="embed {label}", timeout_seconds=3600, tags=[EMBED])
