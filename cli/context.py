@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -17,8 +18,11 @@ from flows.runtime import prepare_environment
 from store.db import open_store
 
 T = TypeVar("T")
-console = Console()
-errors = Console(stderr=True)
+# Piped into a file or grep, rich would wrap tables at 80 columns and split URLs across lines; a terminal's own
+# width (or COLUMNS) still wins when there is one.
+PIPED_WIDTH = None if os.environ.get("COLUMNS") or sys.stdout.isatty() else 200
+console = Console(width=PIPED_WIDTH)
+errors = Console(stderr=True, width=PIPED_WIDTH)
 
 
 def settings_and_store() -> tuple[Settings, Engine]:

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli import context
 from cli.main import app
 from conftest import shared_data
 from fixtureweb import FixtureServer, build_fixture_web
@@ -32,9 +31,6 @@ def signpost(store_url, tmp_path, monkeypatch):
         "DOWNLOAD_TIMEOUT": "5",
     }.items():
         monkeypatch.setenv(f"SIGNPOST_{name}", value)
-    # Rich wraps tables to 80 columns when not on a terminal; wide enough that names stay whole.
-    monkeypatch.setattr(context.console, "width", 240)
-    monkeypatch.setattr(context.errors, "width", 240)
     runner = CliRunner()
 
     def run(*args: str, expect: int = 0):
@@ -62,6 +58,12 @@ def test_admin_adds_lists_shows_disables_and_exports_sources(signpost, small_web
 
     listed = signpost("sources", "list").output
     assert "First site" in listed and "new" in listed
+    # Piped (to grep, say), the table is not wrapped at 80 columns: each source stays on one line.
+    env = {name: value for name, value in os.environ.items() if name != "COLUMNS"}
+    piped = subprocess.run([SIGNPOST, "sources", "list"], env=env, capture_output=True, text=True, timeout=120)
+    lines = piped.stdout.splitlines()
+    assert any("last attempt" in line and "last error" in line for line in lines), piped.stdout
+    assert any("First site" in line and "feed" in line and "new" in line for line in lines), piped.stdout
     assert "First site" in signpost("sources", "show", "1").output
     signpost("sources", "disable", "1")
     assert "disabled" in signpost("sources", "list").output
