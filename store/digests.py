@@ -9,8 +9,10 @@ from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, upda
 
 from store.db import dialect_insert, utcnow
 from store.schema import digest_events, digest_items, digests, webhook_posts, webhooks
+from store.scores import save_decision, withdraw_decision
 
 ITEM_STATES = ("proposed", "approved", "rejected")
+LABEL_OF_STATE = {"approved": "approve", "rejected": "reject"}
 
 
 class DigestLockedError(RuntimeError):
@@ -242,13 +244,27 @@ def _editable_item(connection: Connection, item_id: int):
 
 
 def decide_item(engine: Engine, item_id: int, state: str, actor: str) -> None:
-    """A curator approves or rejects an item (or puts it back to proposed)."""
+    """A curator approves or rejects an item, or undecides it (puts it back to proposed).
+
+    The decision is also the label the next ranking of the item's topic learns from: approving or rejecting
+    replaces any earlier label of the article for that topic, undeciding a decided item withdraws it. The item,
+    its label and the audit event (which keeps what the item was before) change in one transaction.
+    """
     if state not in ITEM_STATES:
         raise ValueError(f"unknown item state {state!r}")
     with engine.begin() as connection:
         row = _editable_item(connection, item_id)
+        # Locked, so two curators deciding at once end with the item's state and its label from the same one.
+        was = connection.scalar(select(digest_items.c.state).where(digest_items.c.id == item_id).with_for_update())
         connection.execute(update(digest_items).where(digest_items.c.id == item_id).values(state=state))
-        record_event(connection, row.digest_id, f"item_{state}", actor, item_id=item_id, article_id=row.article_id)
+        if state in LABEL_OF_STATE:
+            save_decision(connection, row.topic_id, row.article_id, LABEL_OF_STATE[state], actor=actor)
+            action = f"item_{state}"
+        else:
+            if was != "proposed":
+                withdraw_decision(connection, row.topic_id, row.article_id)
+            action = "item_undecided"
+        record_event(connection, row.digest_id, action, actor, item_id=item_id, article_id=row.article_id, was=was)
 
 
 def edit_item(engine: Engine, item_id: int, actor: str, *, title: str | None = None, blurb: str | None = None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, func, or_, select
+from sqlalchemy import Connection, Engine, delete, func, or_, select
 
 from store.db import dialect_insert, utcnow
 from store.schema import (
@@ -51,9 +51,11 @@ def _dated():
 
 def community_article_ids(engine: Engine, community_id: int, since: datetime | None = None) -> list[int]:
     """Originals (not syndicated copies) brought by the community's sources, or by sources serving everyone."""
-    serves_everyone = ~select(community_sources.c.source_id).where(
-        community_sources.c.source_id == article_sources.c.source_id
-    ).exists()
+    serves_everyone = (
+        ~select(community_sources.c.source_id)
+        .where(community_sources.c.source_id == article_sources.c.source_id)
+        .exists()
+    )
     serves_community = article_sources.c.source_id.in_(
         select(community_sources.c.source_id).where(community_sources.c.community_id == community_id)
     )
@@ -137,28 +139,49 @@ def record_decision(
     engine: Engine, topic_id: int, article_id: int, kind: str, actor: str | None = None, weight: float = 1.0
 ) -> None:
     """Record an approve, reject or click; a curator's newer decision on the same item replaces the older one."""
+    with engine.begin() as connection:
+        save_decision(connection, topic_id, article_id, kind, actor, weight)
+
+
+def save_decision(
+    connection: Connection,
+    topic_id: int,
+    article_id: int,
+    kind: str,
+    actor: str | None = None,
+    weight: float = 1.0,
+) -> None:
+    """``record_decision`` in the caller's transaction, so a digest item's state and its label change together."""
     if kind not in DECISION_KINDS:
         raise ValueError(f"unknown decision {kind!r}; expected one of {sorted(DECISION_KINDS)}")
-    with engine.begin() as connection:
-        if kind != "click":
-            connection.execute(
-                delete(decisions).where(
-                    decisions.c.topic_id == topic_id,
-                    decisions.c.article_id == article_id,
-                    decisions.c.kind != "click",
-                )
-            )
-        connection.execute(
-            decisions.insert().values(
-                topic_id=topic_id,
-                article_id=article_id,
-                value=DECISION_KINDS[kind],
-                kind=kind,
-                weight=weight,
-                actor=actor,
-                decided_at=utcnow(),
-            )
+    if kind != "click":
+        # One label per (topic, article): the latest curator decision, never an approve and a reject at once.
+        withdraw_decision(connection, topic_id, article_id)
+    connection.execute(
+        decisions.insert().values(
+            topic_id=topic_id,
+            article_id=article_id,
+            value=DECISION_KINDS[kind],
+            kind=kind,
+            weight=weight,
+            actor=actor,
+            decided_at=utcnow(),
         )
+    )
+
+
+def withdraw_decision(connection: Connection, topic_id: int, article_id: int) -> int:
+    """Take back the curators' label of an article for a topic (members' clicks stay); how many rows went."""
+    # The label table holds only what the ranking should learn now; the history of who decided what is in
+    # the digest's audit log (digest_events).
+    result = connection.execute(
+        delete(decisions).where(
+            decisions.c.topic_id == topic_id,
+            decisions.c.article_id == article_id,
+            decisions.c.kind != "click",
+        )
+    )
+    return result.rowcount
 
 
 def community_decisions(engine: Engine, community_id: int) -> list[Decision]:

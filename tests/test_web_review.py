@@ -1,11 +1,15 @@
-"""Curators' review on both databases: roles, CSRF, session cookies, decisions recorded as events and labels,
-links added by hand through the real extraction, sign-in links and send-now through a real SMTP server."""
+"""Curators' review on both databases: roles, CSRF, session cookies, decisions recorded as events and labels
+(a changed mind replaces the label, an undecide withdraws it), links added by hand through the real extraction,
+sign-in links and send-now through a real SMTP server."""
 
 from __future__ import annotations
 
 import http.server
+import re
 import threading
+import zlib
 
+import numpy as np
 import pytest
 from test_web_support import (
     HOSTILE_URL,
@@ -19,13 +23,16 @@ from test_web_support import (
     sign_in,
 )
 
+from classify.embedding import article_text, normalise
+from classify.score_stage import score_community
 from digests.delivery_bench import free_port
 from spiders.single_page import extract_file_or_url
 from store.digests import get_digest, list_events, load_items
 from store.members import add_member, confirm_membership, join_community
 from store.review import add_suggestion
-from store.schema import digest_items
-from store.scores import community_decisions
+from store.schema import digest_items, topic_scores
+from store.scores import article_texts, community_article_ids, community_decisions, record_decision
+from store.vectors import save_vectors
 from web import security
 from web.hooks import WebHooks
 from web.pages import SESSION_COOKIE
@@ -148,6 +155,120 @@ def test_decisions_are_events_and_labels(client, seeded):
     locked = post(client, f"/review/items/{drop.id}/decide", {"state": "approved"})
     assert locked.status_code == 303
     assert item_of(engine, seeded.vol_digest, seeded.vol_articles[1]).state == "rejected"
+
+
+def curator_labels(seeded) -> list[tuple[int, int, str, str | None]]:
+    return [
+        (d.topic_id, d.article_id, d.kind, d.actor)
+        for d in community_decisions(seeded.engine, seeded.vol.id)
+        if d.kind != "click"
+    ]
+
+
+def test_a_changed_mind_replaces_the_label_and_an_undecide_withdraws_it(client, seeded):
+    engine = seeded.engine
+    sign_in(client, "sam@example.org")
+    item = item_of(engine, seeded.vol_digest, seeded.vol_articles[0])
+    other = item_of(engine, seeded.vol_digest, seeded.vol_articles[1])
+    decide = f"/review/items/{item.id}/decide"
+    # A member's click on the same article is a label of its own, which no curator's undecide takes back.
+    record_decision(engine, item.topic_id, item.article_id, "click")
+    assert post(client, decide, {"state": "approved"}).status_code == 303
+    assert post(client, f"/review/items/{other.id}/decide", {"state": "approved"}).status_code == 303
+    assert post(client, decide, {"state": "rejected"}).status_code == 303
+    # Approve then reject: only the reject counts.
+    assert sorted(curator_labels(seeded)) == sorted(
+        [
+            (item.topic_id, item.article_id, "reject", "sam@example.org"),
+            (other.topic_id, other.article_id, "approve", "sam@example.org"),
+        ]
+    )
+    assert post(client, decide, {"state": "proposed"}).status_code == 303
+    assert post(client, f"/review/items/{other.id}/decide", {"state": "proposed"}).status_code == 303
+    assert item_of(engine, seeded.vol_digest, item.article_id).state == "proposed"
+    assert curator_labels(seeded) == []
+    clicks = [(d.topic_id, d.article_id) for d in community_decisions(engine, seeded.vol.id) if d.kind == "click"]
+    assert clicks == [(item.topic_id, item.article_id)]
+    # Undeciding an item nobody decided takes back nothing: a label from elsewhere (here the CLI's) stays.
+    record_decision(engine, item.topic_id, item.article_id, "approve", actor="cli@example.org")
+    assert post(client, decide, {"state": "proposed"}).status_code == 303
+    assert curator_labels(seeded) == [(item.topic_id, item.article_id, "approve", "cli@example.org")]
+    # The audit log keeps every step, and what each one replaced.
+    steps = [
+        (event["action"], event["detail"]["item_id"], event["detail"]["was"])
+        for event in list_events(engine, seeded.vol_digest)
+        if event["actor"] == "sam@example.org"
+    ]
+    assert steps == [
+        ("item_approved", item.id, "proposed"),
+        ("item_approved", other.id, "proposed"),
+        ("item_rejected", item.id, "approved"),
+        ("item_undecided", item.id, "rejected"),
+        ("item_undecided", other.id, "approved"),
+        ("item_undecided", item.id, "proposed"),
+    ]
+    page = client.get(f"/review/digests/{seeded.vol_digest}").text
+    assert f"item undecided (item {item.id}, was rejected)" in page
+    assert f"item rejected (item {item.id}, was approved)" in page
+
+
+class WordCounts:
+    """A stand-in for the model: words hashed into 64 dimensions, so labels move scores without loading it."""
+
+    name = "word-counts"
+
+    def embed(self, texts) -> np.ndarray:
+        vectors = np.zeros((len(texts), 64), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                vectors[row, zlib.crc32(word.encode()) % 64] += 1.0
+        return normalise(vectors)
+
+
+def ranking(seeded, embedder: WordCounts) -> tuple[int, dict[tuple[int, int], float], list[str]]:
+    """Score the community now: how many labels it learned from, its scores, and the reasons of article 0."""
+    report = score_community(seeded.engine, seeded.vol, embedder)
+    topic_ids = [seeded.recruitment, seeded.wellbeing]
+    with seeded.engine.connect() as connection:
+        rows = connection.execute(topic_scores.select().where(topic_scores.c.topic_id.in_(topic_ids))).all()
+    scores = {(row.article_id, row.topic_id): row.score for row in rows}
+    first = (seeded.vol_articles[0], seeded.recruitment)
+    reasons = next(row.reasons for row in rows if (row.article_id, row.topic_id) == first)
+    return report.decisions, scores, reasons
+
+
+def test_the_next_ranking_no_longer_learns_from_a_withdrawn_label(client, seeded):
+    engine = seeded.engine
+    embedder = WordCounts()
+    ids = community_article_ids(engine, seeded.vol.id)
+    texts = article_texts(engine, ids)
+    vectors = embedder.embed([article_text(texts[i]["title"], texts[i]["text"]) for i in ids])
+    save_vectors(engine, embedder.name, ids, vectors)
+    taught, unlabelled, _ = ranking(seeded, embedder)
+    assert taught == 0
+
+    sign_in(client, "sam@example.org")
+    item = item_of(engine, seeded.vol_digest, seeded.vol_articles[0])
+    decide = f"/review/items/{item.id}/decide"
+    post(client, decide, {"state": "approved"})
+    taught, approved, reasons = ranking(seeded, embedder)
+    assert taught == 1 and any("1 decision" in reason for reason in reasons)
+    assert approved[(item.article_id, item.topic_id)] > unlabelled[(item.article_id, item.topic_id)]
+
+    # Approve, then reject: the ranking learns what a reject alone teaches.
+    post(client, decide, {"state": "rejected"})
+    taught, changed_mind, _ = ranking(seeded, embedder)
+    assert taught == 1
+    assert changed_mind[(item.article_id, item.topic_id)] < unlabelled[(item.article_id, item.topic_id)]
+
+    # Undecided: the next run scores as if nobody had decided, and says it learned nothing.
+    post(client, decide, {"state": "proposed"})
+    taught, withdrawn, reasons = ranking(seeded, embedder)
+    assert taught == 0 and not any("decision" in reason for reason in reasons)
+    assert withdrawn == pytest.approx(unlabelled)
+
+    post(client, decide, {"state": "rejected"})
+    assert ranking(seeded, embedder)[1] == pytest.approx(changed_mind)
 
 
 def test_scraped_markup_never_reaches_a_page(client, seeded):

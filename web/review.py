@@ -2,7 +2,8 @@
 members' suggestions, a preview as a member, and approving (scheduled or now).
 
 Every change goes through store functions that write the digest's audit log (digest_events); approvals and
-rejections are also recorded with ``store.scores.record_decision`` so the next ranking learns from them.
+rejections are also labels the next ranking learns from (``decide_item`` replaces an item's label, and an
+undecide withdraws it; articles added by hand or from the candidates are recorded as approvals).
 
 Adding a link by hand fetches and extracts it on the spot through ``WebHooks.extract_url`` (spiders/ is not
 importable from web/, see web/hooks.py); a fetch that fails, or a page that is not an article, is reported on
@@ -62,7 +63,6 @@ from web.pages import check_csrf, redirect, render, require_reviewer, require_us
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/review", dependencies=[Depends(check_csrf)])
-DECISION_KIND = {"approved": "approve", "rejected": "reject"}
 MAX_TITLE = 300
 MAX_BLURB = 1200
 
@@ -140,17 +140,13 @@ def _locked(request: Request, digest_id: int, error: Exception):
 
 @router.post("/items/{item_id}/decide")
 def decide(request: Request, item_id: int, state: str = Form(...), user: User = Depends(require_user)):
-    digest, _, item = _item(request, user, item_id)
+    digest, _, _ = _item(request, user, item_id)
     if state not in ("approved", "rejected", "proposed"):
         raise HTTPException(status_code=400, detail="Unknown decision.")
-    engine = web(request).engine
     try:
-        decide_item(engine, item_id, state, actor=user.label)
+        decide_item(web(request).engine, item_id, state, actor=user.label)
     except DigestLockedError as error:
         return _locked(request, digest.id, error)
-    if state in DECISION_KIND:
-        # The decision is also a label: the next ranking of this topic learns from it.
-        record_decision(engine, item.topic_id, item.article_id, DECISION_KIND[state], actor=user.label)
     return redirect(request, _back(digest.id, f"item-{item_id}"))
 
 
