@@ -5,11 +5,8 @@ sign-in links and send-now through a real SMTP server."""
 from __future__ import annotations
 
 import http.server
-import re
 import threading
-import zlib
 
-import numpy as np
 import pytest
 from test_web_support import (
     HOSTILE_URL,
@@ -23,7 +20,7 @@ from test_web_support import (
     sign_in,
 )
 
-from classify.embedding import article_text, normalise
+from classify.embedding import Embedder, article_text
 from classify.score_stage import score_community
 from digests.delivery_bench import free_port
 from spiders.single_page import extract_file_or_url
@@ -212,20 +209,13 @@ def test_a_changed_mind_replaces_the_label_and_an_undecide_withdraws_it(client, 
     assert f"item rejected (item {item.id}, was approved)" in page
 
 
-class WordCounts:
-    """A stand-in for the model: words hashed into 64 dimensions, so labels move scores without loading it."""
-
-    name = "word-counts"
-
-    def embed(self, texts) -> np.ndarray:
-        vectors = np.zeros((len(texts), 64), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                vectors[row, zlib.crc32(word.encode()) % 64] += 1.0
-        return normalise(vectors)
+@pytest.fixture(scope="module")
+def embedder():
+    """The real model, through plain sentence-transformers: it loads in seconds, where the int8 copy is built."""
+    return Embedder(backend="torch")
 
 
-def ranking(seeded, embedder: WordCounts) -> tuple[int, dict[tuple[int, int], float], list[str]]:
+def ranking(seeded, embedder: Embedder) -> tuple[int, dict[tuple[int, int], float], list[str]]:
     """Score the community now: how many labels it learned from, its scores, and the reasons of article 0."""
     report = score_community(seeded.engine, seeded.vol, embedder)
     topic_ids = [seeded.recruitment, seeded.wellbeing]
@@ -237,9 +227,8 @@ def ranking(seeded, embedder: WordCounts) -> tuple[int, dict[tuple[int, int], fl
     return report.decisions, scores, reasons
 
 
-def test_the_next_ranking_no_longer_learns_from_a_withdrawn_label(client, seeded):
+def test_the_next_ranking_no_longer_learns_from_a_withdrawn_label(client, seeded, embedder):
     engine = seeded.engine
-    embedder = WordCounts()
     ids = community_article_ids(engine, seeded.vol.id)
     texts = article_texts(engine, ids)
     vectors = embedder.embed([article_text(texts[i]["title"], texts[i]["text"]) for i in ids])
