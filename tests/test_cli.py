@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from cli import context
 from cli.main import app
 from conftest import shared_data
 from fixtureweb import FixtureServer, build_fixture_web
@@ -31,6 +32,9 @@ def signpost(store_url, tmp_path, monkeypatch):
         "DOWNLOAD_TIMEOUT": "5",
     }.items():
         monkeypatch.setenv(f"SIGNPOST_{name}", value)
+    # pytest-xdist sets COLUMNS=80 in its workers, which the console honours as a terminal's width.
+    monkeypatch.setattr(context.console, "width", 240)
+    monkeypatch.setattr(context.errors, "width", 240)
     runner = CliRunner()
 
     def run(*args: str, expect: int = 0):
