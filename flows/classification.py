@@ -57,7 +57,7 @@ def embed_fanned_out_flow() -> dict:
     started = time.monotonic()
     settings = load_settings()
     engine = open_store(settings.store_url)
-    chunks = pending_chunks(engine, settings, size=settings.dask_chunk_size)
+    chunks = pending_chunks(engine, model_name(settings.embedding_model), size=settings.dask_chunk_size)
     engine.dispose()
     logger.info("embedding %d articles in %d chunks", sum(map(len, chunks)), len(chunks))
     futures = embed_chunk_task.map(chunks, label=[f"chunk {index + 1}/{len(chunks)}" for index in range(len(chunks))])

@@ -47,17 +47,14 @@ def deployments(engine: Engine) -> list[RunnerDeployment]:
     return found
 
 
-def ensure_stage_limits() -> dict[str, int]:
+def ensure_stage_limits() -> None:
     """Create the tag concurrency limits of `STAGE_LIMITS` that the server lacks; an admin's own value stays."""
     with get_client(sync_client=True) as client:
-        limits = {}
         for tag, limit in STAGE_LIMITS.items():
             try:
-                limits[tag] = client.read_concurrency_limit_by_tag(tag).concurrency_limit
+                client.read_concurrency_limit_by_tag(tag)
             except ObjectNotFound:
                 client.create_concurrency_limit(tag=tag, concurrency_limit=limit)
-                limits[tag] = limit
-    return limits
 
 
 def deploy_to_pool(engine: Engine, pool: str, pool_type: str = "process") -> list[str]:

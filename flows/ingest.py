@@ -134,7 +134,7 @@ def extract_fanned_out_flow(rerun: bool = False) -> dict:
     started = time.monotonic()
     settings = load_settings()
     engine = open_store(settings.store_url)
-    chunks = pending_chunks(engine, settings, rerun=rerun, size=settings.dask_chunk_size)
+    chunks = pending_chunks(engine, rerun=rerun, size=settings.dask_chunk_size)
     engine.dispose()
     logger.info("extracting %d pages in %d chunks", sum(map(len, chunks)), len(chunks))
     futures = extract_chunk_task.map(chunks, label=[f"chunk {index + 1}/{len(chunks)}" for index in range(len(chunks))])

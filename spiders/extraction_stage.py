@@ -44,6 +44,11 @@ class ExtractReport:
         return self.pages / self.seconds if self.seconds else 0.0
 
 
+def _job(page: StoredPage, settings: Settings) -> tuple[bytes, str, str | None, dict | None, int]:
+    """What a worker process needs to extract a page: picklable, without the store."""
+    return (page.body, page.final_url or page.url, page.encoding, page.feed_entry, settings.min_article_chars)
+
+
 def _extract_one(job: tuple[bytes, str, str | None, dict | None, int]) -> ExtractedArticle | Skipped:
     body, url, encoding, feed_entry, min_chars = job
     try:
@@ -80,31 +85,29 @@ def extract_pending(
     progress: Callable[[int, int], None] | None = None,
 ) -> ExtractReport:
     """Extract every page waiting for it (all stored pages with ``rerun``); idempotent and resumable."""
-    if rerun:
-        mark_all_for_reextraction(engine)
-    page_ids = pending_page_ids(engine)
+    chunks = pending_chunks(engine, rerun=rerun)
+    total = sum(map(len, chunks))
     report = ExtractReport()
     started = time.monotonic()
     workers = workers or settings.extract_workers or os.cpu_count() or 1
     # spawn, not fork: the stage may run inside Prefect's worker threads, where forking is unsafe.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for start in range(0, len(page_ids), CHUNK):
-            chunk = load_pages(engine, page_ids[start : start + CHUNK])
-            jobs = [
-                (page.body, page.final_url or page.url, page.encoding, page.feed_entry, settings.min_article_chars)
-                for page in chunk
-            ]
-            for page, result in zip(chunk, pool.map(_extract_one, jobs, chunksize=8), strict=True):
+        done = 0
+        for page_ids in chunks:
+            loaded = load_pages(engine, page_ids)
+            jobs = [_job(page, settings) for page in loaded]
+            for page, result in zip(loaded, pool.map(_extract_one, jobs, chunksize=8), strict=True):
                 _save(engine, page, result, report)
+            done += len(page_ids)
             if progress:
-                progress(min(start + CHUNK, len(page_ids)), len(page_ids))
+                progress(done, total)
     report.seconds = time.monotonic() - started
     return report
 
 
-def pending_chunks(engine: Engine, settings: Settings, *, rerun: bool = False, size: int = CHUNK) -> list[list[int]]:
-    """The pending pages as chunks of ids for `extract_chunk`, to fan out over many workers."""
+def pending_chunks(engine: Engine, *, rerun: bool = False, size: int = CHUNK) -> list[list[int]]:
+    """The pending pages (every page with ``rerun``) in URL order, as chunks of ids."""
     if rerun:
         mark_all_for_reextraction(engine)
     page_ids = pending_page_ids(engine)
@@ -121,9 +124,7 @@ def extract_chunk(engine: Engine, settings: Settings, page_ids: list[int]) -> Ex
     started = time.monotonic()
     staged: list[tuple[int, dict]] = []
     for page in load_pages(engine, page_ids):
-        result = _extract_one(
-            (page.body, page.final_url or page.url, page.encoding, page.feed_entry, settings.min_article_chars)
-        )
+        result = _extract_one(_job(page, settings))
         report.pages += 1
         if isinstance(result, Skipped):
             _record_skip(engine, page, result, report)

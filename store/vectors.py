@@ -9,38 +9,31 @@ from store.db import dialect_insert, utcnow
 from store.schema import article_vectors, articles
 
 
-def articles_without_vector(
-    engine: Engine, model: str, limit: int | None = None, among: list[int] | None = None
-) -> list[tuple[int, str, str]]:
-    """(id, title, text) of the articles that have no vector from ``model`` yet (of ``among``, if given), oldest
-    first."""
+def _lacks_vector(model: str):
+    """Where an article has no vector from ``model``."""
+    return articles.c.id.not_in(select(article_vectors.c.article_id).where(article_vectors.c.model == model))
+
+
+def articles_without_vector(engine: Engine, model: str, among: list[int]) -> list[tuple[int, str, str]]:
+    """(id, title, text) of those of ``among`` that have no vector from ``model`` yet, oldest first."""
     with engine.connect() as connection:
-        has_vector = select(article_vectors.c.article_id).where(article_vectors.c.model == model)
         query = (
             select(articles.c.id, articles.c.title, articles.c.text)
-            .where(articles.c.id.not_in(has_vector))
+            .where(_lacks_vector(model), articles.c.id.in_(among))
             .order_by(articles.c.id)
         )
-        if among is not None:
-            query = query.where(articles.c.id.in_(among))
-        if limit:
-            query = query.limit(limit)
         return [(row.id, row.title or "", row.text) for row in connection.execute(query)]
 
 
 def article_ids_without_vector(engine: Engine, model: str) -> list[int]:
+    """Ids of the articles that have no vector from ``model`` yet, oldest first."""
     with engine.connect() as connection:
-        has_vector = select(article_vectors.c.article_id).where(article_vectors.c.model == model)
-        return list(
-            connection.scalars(select(articles.c.id).where(articles.c.id.not_in(has_vector)).order_by(articles.c.id))
-        )
+        return list(connection.scalars(select(articles.c.id).where(_lacks_vector(model)).order_by(articles.c.id)))
 
 
 def count_without_vector(engine: Engine, model: str) -> int:
     with engine.connect() as connection:
-        has_vector = select(article_vectors.c.article_id).where(article_vectors.c.model == model)
-        query = select(func.count()).select_from(articles).where(articles.c.id.not_in(has_vector))
-        return connection.scalar(query) or 0
+        return connection.scalar(select(func.count()).select_from(articles).where(_lacks_vector(model))) or 0
 
 
 def save_vectors(engine: Engine, model: str, article_ids: list[int], vectors: np.ndarray) -> None:
