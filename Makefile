@@ -7,11 +7,13 @@ PYTHON ?= python3
 
 install: $(VENV)/.installed
 
-# torch first and pinned: a looser requirement would pull several GB of CUDA packages.
+# torch first and pinned: a looser requirement would pull several GB of CUDA packages. Where PyPI's torch is the
+# CUDA build, TORCH_INDEX=https://download.pytorch.org/whl/cpu takes the CPU build instead.
+TORCH_INDEX ?=
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from classify.embedding import Embedder, article_text
-from config.settings import Settings
-from store.vectors import article_ids_without_vector, articles_without_vector, save_vectors
+from signpost.classify.embedding import Embedder, article_text
+from signpost.config.settings import Settings
+from signpost.store.vectors import article_ids_without_vector, articles_without_vector, save_vectors
 
 # Articles embedded and saved per round: a crash loses at most one chunk of work, and memory stays flat.
 CHUNK = 1024

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from config.settings import Settings, load_settings
+from signpost.config.settings import Settings, load_settings
 
 # The model ships with the install; nothing may be fetched from a hub at run time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from classify.ranking import TopicSpec, matched_keywords
+from signpost.classify.ranking import TopicSpec, matched_keywords
 
 # Below this cosine an approved item is not "like" the candidate in any sense a curator would recognise.
 NEAREST_APPROVED_MIN = 0.5

@@ -9,7 +9,7 @@ import numpy as np
 from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 
-from classify.ranking import ZeroShotConfig, scoring_space, softmax_rows, zero_shot_logits
+from signpost.classify.ranking import ZeroShotConfig, scoring_space, softmax_rows, zero_shot_logits
 
 # The matrices here are small (labels x 384, articles x topics): with BLAS's threads on 2 busy cores, waiting
 # for each other costs more than they share out (measured, 20,000 articles x 10 topics, 640 labels: learning and

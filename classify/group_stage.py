@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from classify.grouping import Grouping, GroupingItem, GroupingSettings, extend_grouping
-from store.groups import GroupingRow, grouped_ids_between, grouping_rows, save_grouping, ungrouped_article_ids
+from signpost.classify.grouping import Grouping, GroupingItem, GroupingSettings, extend_grouping
+from signpost.store.groups import GroupingRow, grouped_ids_between, grouping_rows, save_grouping, ungrouped_article_ids
 
 
 @dataclass

@@ -13,7 +13,7 @@ from scipy.sparse.csgraph import connected_components
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
-from classify.near_duplicates import (
+from signpost.classify.near_duplicates import (
     DuplicateSettings,
     GroupingItem,
     ItemId,

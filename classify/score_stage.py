@@ -9,13 +9,13 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy import Engine
 
-from classify.embedding import Embedder, article_text
-from classify.explain import ApprovedItem, Evidence, explain
-from classify.feedback import CLICK_WEIGHT, Label, learn
-from classify.ranking import TopicSpec, cosine, keyword_mask, topic_vectors
-from store.communities import Community
-from store.groups import story_sizes
-from store.scores import (
+from signpost.classify.embedding import Embedder, article_text
+from signpost.classify.explain import ApprovedItem, Evidence, explain
+from signpost.classify.feedback import CLICK_WEIGHT, Label, learn
+from signpost.classify.ranking import TopicSpec, cosine, keyword_mask, topic_vectors
+from signpost.store.communities import Community
+from signpost.store.groups import story_sizes
+from signpost.store.scores import (
     Decision,
     ScoreRow,
     article_ids_by_url,
@@ -24,7 +24,7 @@ from store.scores import (
     community_decisions,
     save_scores,
 )
-from store.vectors import load_vectors
+from signpost.store.vectors import load_vectors
 
 
 @dataclass

@@ -13,9 +13,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 
-from config.settings import Settings, load_settings, local_secret_key
-from flows.runtime import prepare_environment
-from store.db import open_store
+from signpost.config.settings import Settings, load_settings, local_secret_key
+from signpost.flows.runtime import prepare_environment
+from signpost.store.db import SchemaOutOfDateError, open_current_store, open_migrated_store
 
 T = TypeVar("T")
 # Piped into a file or grep, rich would wrap tables at 80 columns and split URLs across lines; a terminal's own
@@ -25,14 +25,22 @@ console = Console(width=PIPED_WIDTH)
 errors = Console(stderr=True, width=PIPED_WIDTH)
 
 
-def settings_and_store() -> tuple[Settings, Engine]:
+def settings_and_store(*, migrate: bool = False) -> tuple[Settings, Engine]:
+    """Settings and the store; ``migrate`` brings its schema up to date (serve, deploy, demo, migrate), and
+    otherwise only an empty store is migrated and an outdated one is refused with what to run."""
     settings = load_settings()
     if settings.secret_key is None:
         # Set in the environment, so flows run from here (and their subprocesses) sign with the same key.
         os.environ["SIGNPOST_SECRET_KEY"] = local_secret_key(settings.var_dir)
         settings = load_settings()
     prepare_environment(settings.var_dir)
-    return settings, open_store(settings.store_url)
+    if migrate:
+        return settings, open_migrated_store(settings.store_url)
+    try:
+        return settings, open_current_store(settings.store_url)
+    except SchemaOutOfDateError as error:
+        errors.print(f"signpost: {error}", markup=False)
+        raise SystemExit(1) from None
 
 
 @contextmanager

@@ -10,23 +10,14 @@ from pathlib import Path
 import typer
 import yaml
 
-from cli.context import console, errors
+from signpost.cli.context import console, errors
+from signpost.fixtureweb import DEMO_CORPUS
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-# Written for Signpost and shipped with it, so the demo needs nothing outside the repository.
-DEMO_CORPUS = Path(__file__).resolve().parents[1] / "fixtureweb" / "demo_corpus"
 DEMO_PORT = 8321
 DEMO_COMMUNITY = "practice-network"
 DEMO_PASSWORD = "signpost-demo-password"
 CURATORS = (("sam.curator@demo.signpost.example", "Sam Okafor"), ("alex.curator@demo.signpost.example", "Alex Reid"))
 ADMIN = ("admin@demo.signpost.example", "Demo admin")
-
-
-def demo_corpora() -> list[Path]:
-    """The corpora benchmarks publish: the shared sets beside the repository, else the project's own."""
-    corpora = [SHARED_DATA / "sector-seeds", SHARED_DATA / "bbc"]
-    found = [path for path in corpora if (path / "articles.jsonl").exists()]
-    return found or [DEMO_CORPUS]
 
 
 def prepare_demo_environment(var_dir: Path, smtp_port: int) -> None:
@@ -42,10 +33,10 @@ def prepare_demo_environment(var_dir: Path, smtp_port: int) -> None:
 
 def demo_community(engine) -> int:
     """The demo consortium: the corpus's topics, curators with a password, an admin, and members."""
-    from store.communities import get_community, save_community
-    from store.members import MemberImport, import_members
-    from store.users import save_user, set_curator
-    from web.security import hash_password
+    from signpost.store.communities import get_community, save_community
+    from signpost.store.members import MemberImport, import_members
+    from signpost.store.users import save_user, set_curator
+    from signpost.web.security import hash_password
 
     spec = yaml.safe_load((DEMO_CORPUS / "topics.yaml").read_text(encoding="utf-8"))
     save_community(
@@ -77,14 +68,14 @@ def demo_community(engine) -> int:
 
 
 def run_demo(*, sites: int, articles_per_site: int, approve: bool, port: int = DEMO_PORT) -> None:
-    from cli.context import settings_and_store
-    from config.settings import load_settings
-    from digests.mail_sink import MailSink
+    from signpost.cli.context import settings_and_store
+    from signpost.config.settings import load_settings
+    from signpost.digests.mail_sink import MailSink
 
     var_dir = load_settings().var_dir
     with MailSink(var_dir / "mail") as sink:
         prepare_demo_environment(var_dir, sink.port)
-        settings, engine = settings_and_store()
+        settings, engine = settings_and_store(migrate=True)
         demo_community(engine)
         digest_id = weekly_run(engine, settings, sites=sites, articles_per_site=articles_per_site, port=port)
         if approve:
@@ -107,11 +98,11 @@ def run_demo(*, sites: int, articles_per_site: int, approve: bool, port: int = D
 
 def weekly_run(engine, settings, *, sites: int, articles_per_site: int, port: int) -> int:
     """Serve the fixture web, add its sites as the community's sources, and run the weekly flow over it."""
-    from digests.periods import digest_period
-    from fixtureweb import FixtureServer, build_fixture_web
-    from flows.weekly import weekly_flow
-    from spiders.registry import NothingToCrawlError, add_source_from_url
-    from store.communities import get_community
+    from signpost.digests.periods import digest_period
+    from signpost.fixtureweb import FixtureServer, build_fixture_web
+    from signpost.flows.weekly import weekly_flow
+    from signpost.spiders.registry import NothingToCrawlError, add_source_from_url
+    from signpost.store.communities import get_community
 
     community = get_community(engine, DEMO_COMMUNITY)
     _, period_end = digest_period(community.schedule, community.timezone)
@@ -148,8 +139,8 @@ def weekly_run(engine, settings, *, sites: int, articles_per_site: int, port: in
 
 
 def publish_now(engine, digest_id: int) -> None:
-    from flows.publish import publish_flow
-    from store.digests import DigestLockedError, approve_digest, get_digest
+    from signpost.flows.publish import publish_flow
+    from signpost.store.digests import DigestLockedError, approve_digest, get_digest
 
     try:
         approve_digest(engine, digest_id, CURATORS[0][0])

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.context import console, errors, settings_and_store
+from signpost.cli.context import console, errors, settings_and_store
 
 app = typer.Typer(help="Look at, approve and publish digests.", no_args_is_help=True)
 
@@ -16,8 +16,8 @@ app = typer.Typer(help="Look at, approve and publish digests.", no_args_is_help=
 @app.command("list")
 def list_(community: Annotated[str, typer.Option(help="The community, by its slug.")]) -> None:
     """A community's digests, newest first, with their state and item counts."""
-    from store.communities import get_community
-    from store.digests import list_digests, load_items
+    from signpost.store.communities import get_community
+    from signpost.store.digests import list_digests, load_items
 
     _, engine = settings_and_store()
     try:
@@ -49,7 +49,7 @@ def approve(
     at: Annotated[str | None, typer.Option(help="Send from this time (ISO, UTC unless it says); default now.")] = None,
 ) -> None:
     """Approve a draft as it stands (proposed items are approved with it) and schedule its sending."""
-    from store.digests import DigestLockedError, approve_digest
+    from signpost.store.digests import DigestLockedError, approve_digest
 
     _, engine = settings_and_store()
     when = datetime.fromisoformat(at) if at else datetime.now(UTC)
@@ -67,7 +67,7 @@ def publish(
     digest: Annotated[int | None, typer.Argument(help="One digest; default: every approved one that is due.")] = None,
 ) -> None:
     """Email an approved digest to its members and post it to its webhooks (Prefect flow); safe to run again."""
-    from flows.publish import publish_due_flow, publish_flow
+    from signpost.flows.publish import publish_due_flow, publish_flow
 
     settings_and_store()
     runs = [publish_flow(digest)] if digest is not None else publish_due_flow()

@@ -11,9 +11,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli import bench, digests, ranking, running, sources, users
-from cli.context import console, errors, run_with_progress, settings_and_store
-from config.files import ConfigError
+from signpost.bench import commands as bench
+from signpost.cli import digests, ranking, running, sources, users
+from signpost.cli.context import console, errors, run_with_progress, settings_and_store
+from signpost.config.files import ConfigError
 
 app = typer.Typer(
     help="Signpost: watch the sector's sources and draft weekly digests for communities of practice.",
@@ -34,9 +35,27 @@ app.command()(running.deploy)
 
 
 @app.command()
+def migrate() -> None:
+    """Bring the store's schema to this version's newest migration (once, under a lock; others wait)."""
+    from signpost.config.settings import load_settings
+    from signpost.store.db import head_revision, open_store
+    from signpost.store.db import migrate as migrate_store
+
+    engine = open_store(load_settings().store_url)
+    try:
+        applied = migrate_store(engine)
+    finally:
+        engine.dispose()
+    if applied:
+        console.print(f"Migrated the store to {head_revision()} ({len(applied)} migrations applied).")
+    else:
+        console.print(f"The store is already at {head_revision()}.")
+
+
+@app.command()
 def sync(file: Annotated[Path, typer.Argument(help="YAML file of communities, topics and sources.")]) -> None:
     """Make the store match a sources-and-communities file (errors name the file, line and field)."""
-    from spiders.registry import sync_file
+    from signpost.spiders.registry import sync_file
 
     settings, engine = settings_and_store()
     try:
@@ -53,9 +72,9 @@ def sync(file: Annotated[Path, typer.Argument(help="YAML file of communities, to
 
 def run_crawl_and_extract(community: str | None, all_sources: bool) -> tuple[dict, dict]:
     """The crawl flow then the extract flow, with progress bars that read the store."""
-    from flows.ingest import crawl_flow, extract_flow
-    from store.pages import page_counts
-    from store.sources import crawls_finished_since, list_sources, sources_due
+    from signpost.flows.ingest import crawl_flow, extract_flow
+    from signpost.store.pages import page_counts
+    from signpost.store.sources import crawls_finished_since, list_sources, sources_due
 
     _, engine = settings_and_store()
     due = (
@@ -107,12 +126,12 @@ def extract(
 ) -> None:
     """Extract pending pages into articles; or, given FILE_OR_URL, print that one page's article as JSON."""
     if page is None:
-        from flows.ingest import extract_flow
+        from signpost.flows.ingest import extract_flow
 
         settings_and_store()
         console.print(extract_flow(rerun=rerun))
         return
-    from spiders.single_page import extract_file_or_url
+    from signpost.spiders.single_page import extract_file_or_url
 
     try:
         result = extract_file_or_url(page)
@@ -127,7 +146,7 @@ def articles(
     limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
 ) -> None:
     """The newest articles in the store, with the sources that carried them."""
-    from store.articles import count_articles, list_articles
+    from signpost.store.articles import count_articles, list_articles
 
     _, engine = settings_and_store()
     table = Table(title=f"{count_articles(engine)} articles in the store")
@@ -147,7 +166,7 @@ def demo(
     port: Annotated[int, typer.Option(help="Port the fixture web's sites listen on (127.0.x.y).")] = 8321,
 ) -> None:
     """A demo consortium on a fixture web of sector sites: its weekly run drafts a digest for review."""
-    from cli.demo import run_demo
+    from signpost.cli.demo import run_demo
 
     run_demo(sites=sites, articles_per_site=articles_per_site, approve=approve, port=port)
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.context import console, errors, run_with_progress, settings_and_store
+from signpost.cli.context import console, errors, run_with_progress, settings_and_store
 
 
 def _since(value: str | None, days: int) -> datetime:
@@ -23,10 +23,10 @@ def _since(value: str | None, days: int) -> datetime:
 
 def run_classify(community: str | None, since: datetime | None) -> dict:
     """The classify flow, with a progress bar that follows the embedding stage through the store."""
-    from classify.embedding import model_name
-    from flows.classification import classify_flow
-    from store.articles import count_articles
-    from store.vectors import count_without_vector
+    from signpost.classify.embedding import model_name
+    from signpost.flows.classification import classify_flow
+    from signpost.store.articles import count_articles
+    from signpost.store.vectors import count_without_vector
 
     settings, engine = settings_and_store()
     total = count_articles(engine)
@@ -63,8 +63,8 @@ def rank(
     refresh: Annotated[bool, typer.Option(help="Embed, group and score what is new first.")] = True,
 ) -> None:
     """The top candidates of each of a community's topics, with the reasons they are there."""
-    from store.candidates import draft_candidates
-    from store.communities import get_community
+    from signpost.store.candidates import draft_candidates
+    from signpost.store.communities import get_community
 
     _, engine = settings_and_store()
     try:
@@ -102,8 +102,8 @@ def decide(
     """Approve or reject an article for a topic: the ranking learns from it on its next run."""
     from sqlalchemy.exc import IntegrityError
 
-    from store.communities import get_community
-    from store.scores import record_decision
+    from signpost.store.communities import get_community
+    from signpost.store.scores import record_decision
 
     if verdict not in ("approve", "reject"):
         raise typer.BadParameter("verdict must be approve or reject")

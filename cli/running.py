@@ -13,16 +13,16 @@ from typing import Annotated
 import httpx
 import typer
 
-from cli.context import console, errors, settings_and_store
+from signpost.cli.context import console, errors, settings_and_store
 
 PREFECT_PORT = 4200
 
 
 def web_hooks():
     """What the web app may not import itself (DESIGN): fetching a page, and discovering a site's feeds."""
-    from spiders.registry import add_source_from_url
-    from spiders.single_page import extract_file_or_url
-    from web.hooks import WebHooks
+    from signpost.spiders.registry import add_source_from_url
+    from signpost.spiders.single_page import extract_file_or_url
+    from signpost.web.hooks import WebHooks
 
     return WebHooks(
         extract_url=extract_file_or_url,
@@ -38,8 +38,8 @@ def weekly(
     """Run the weekly flow now: crawl, extract, classify and draft each community's digest, then tell its curators."""
     from rich.markdown import Markdown
 
-    from flows.weekly import run_report_markdown, weekly_flow
-    from store.communities import list_communities
+    from signpost.flows.weekly import run_report_markdown, weekly_flow
+    from signpost.store.communities import list_communities
 
     settings, engine = settings_and_store()
     slugs = [community] if community else [found.slug for found in list_communities(engine)]
@@ -62,7 +62,7 @@ def web(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
     """Serve the web app: curators' review, admin pages, members' pages, the archive and Atom feeds."""
-    from web.server import serve
+    from signpost.web.server import serve
 
     settings, _ = settings_and_store()
     serve(settings, host, port, hooks=web_hooks())
@@ -118,9 +118,9 @@ def serve(
     publishing deployments with their runner, and the web app. Ctrl-C stops it all."""
     import uvicorn
 
-    from web.app import create_app
+    from signpost.web.app import create_app
 
-    settings, engine = settings_and_store()
+    settings, engine = settings_and_store(migrate=True)
     if os.environ.get("PREFECT_API_URL"):
         prefect_server = None
     else:
@@ -141,7 +141,7 @@ def serve(
     try:
         from prefect import serve as prefect_serve
 
-        from flows.deployments import deployments, ensure_stage_limits
+        from signpost.flows.deployments import deployments, ensure_stage_limits
 
         server = uvicorn.Server(uvicorn.Config(create_app(settings, hooks=web_hooks()), host=host, port=port))
         # The web app runs beside the deployments' runner; its own signal handlers would steal Ctrl-C from Prefect.
@@ -176,11 +176,11 @@ def deploy(
 ) -> None:
     """Register the weekly and publishing deployments with a work pool on PREFECT_API_URL's server, for workers on
     other machines (`prefect worker start --pool POOL`) to run, instead of `serve`'s own runner."""
-    from flows.deployments import deploy_to_pool
+    from signpost.flows.deployments import deploy_to_pool
 
     if not os.environ.get("PREFECT_API_URL"):
         errors.print("[red]PREFECT_API_URL is not set:[/red] workers on other machines need a Prefect server to share.")
         raise typer.Exit(1)
-    _, engine = settings_and_store()
+    _, engine = settings_and_store(migrate=True)
     for name in deploy_to_pool(engine, pool, pool_type):
         console.print(f"{name} -> work pool {pool}")

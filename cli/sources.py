@@ -8,12 +8,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.context import console, errors, settings_and_store
-from spiders.opml import OpmlError
-from spiders.registry import NothingToCrawlError, add_source_from_url, export_opml, import_opml
-from spiders.urls import UnsafeURLError
-from store.pages import fetch_failures
-from store.sources import (
+from signpost.cli.context import console, errors, settings_and_store
+from signpost.spiders.opml import OpmlError
+from signpost.spiders.registry import NothingToCrawlError, add_source_from_url, export_opml, import_opml
+from signpost.spiders.urls import UnsafeURLError
+from signpost.store.pages import fetch_failures
+from signpost.store.sources import (
     UnknownSourceError,
     get_source,
     list_sources,

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.context import console, errors, settings_and_store
+from signpost.cli.context import console, errors, settings_and_store
 
 app = typer.Typer(help="Admins and curators who sign in to the web app.", no_args_is_help=True)
 
@@ -23,9 +23,9 @@ def add(
     ] = "",
 ) -> None:
     """Add a user (or update one): an admin, a curator of some communities, or both."""
-    from store.communities import get_community
-    from store.users import save_user, set_curator
-    from web.security import hash_password
+    from signpost.store.communities import get_community
+    from signpost.store.users import save_user, set_curator
+    from signpost.web.security import hash_password
 
     _, engine = settings_and_store()
     if password and len(password) < 10:
@@ -48,7 +48,7 @@ def add(
 @app.command("list")
 def list_() -> None:
     """Every user with their roles."""
-    from store.users import community_names, list_users
+    from signpost.store.users import community_names, list_users
 
     _, engine = settings_and_store()
     names = community_names(engine)

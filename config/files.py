@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from config.models import SignpostFile
+from signpost.config.models import SignpostFile
 
 
 @dataclass(frozen=True)

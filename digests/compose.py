@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
-from digests.blurbs import MAX_BLURB_CHARS, make_blurb
-from store.candidates import DraftCandidate
-from store.communities import Topic
-from store.digests import CoveredBy, DraftItem
+from signpost.digests.blurbs import MAX_BLURB_CHARS, make_blurb
+from signpost.store.candidates import DraftCandidate
+from signpost.store.communities import Topic
+from signpost.store.digests import CoveredBy, DraftItem
 
 MAX_ALSO_COVERED = 5
 

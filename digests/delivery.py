@@ -26,11 +26,18 @@ from functools import partial
 
 from sqlalchemy import Engine
 
-from config.settings import Settings
-from digests.render import DigestRenderer, MailSettings, Recipient, envelope_sender, load_content, message_id_for
-from store.db import utcnow
-from store.digests import get_digest, mark_digest_sent
-from store.outbox import OutboxRow, claim_rows, fill_outbox, outbox_counts, outbox_marks, release_stale
+from signpost.config.settings import Settings
+from signpost.digests.render import (
+    DigestRenderer,
+    MailSettings,
+    Recipient,
+    envelope_sender,
+    load_content,
+    message_id_for,
+)
+from signpost.store.db import utcnow
+from signpost.store.digests import get_digest, mark_digest_sent
+from signpost.store.outbox import OutboxRow, claim_rows, fill_outbox, outbox_counts, outbox_marks, release_stale
 
 Progress = Callable[[int, int], None]
 # Consecutive connection failures after which a run stops: the server is down, the next run carries on.
@@ -60,12 +67,8 @@ def queue_digest(engine: Engine, settings: Settings, digest_id: int) -> int:
         raise ValueError(f"digest {digest_id} is {digest.status}; only an approved digest is delivered")
     content = load_content(engine, digest_id)
     topic_ids = {section.topic_id for section in content.sections}
-    message_id = partial(_message_id, mail_from=settings.mail_from)
+    message_id = partial(message_id_for, mail_from=settings.mail_from)
     return fill_outbox(engine, digest_id, content.community_id, topic_ids, message_id)
-
-
-def _message_id(digest_id: int, member_id: int, channel: str, *, mail_from: str) -> str:
-    return message_id_for(digest_id, member_id, channel, mail_from)
 
 
 def open_smtp(settings: Settings) -> smtplib.SMTP:

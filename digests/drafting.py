@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from digests.compose import compose_draft
-from store.candidates import draft_candidates
-from store.communities import Community
-from store.digests import find_digest, load_items, save_draft
+from signpost.digests.compose import compose_draft
+from signpost.store.candidates import draft_candidates
+from signpost.store.communities import Community
+from signpost.store.digests import find_digest, load_items, save_draft
 
 
 def draft_digest(

@@ -9,12 +9,12 @@ from email.utils import formatdate, make_msgid
 
 from sqlalchemy import Engine
 
-from config.settings import Settings
-from digests.delivery import open_smtp
-from digests.render import envelope_sender
-from store.communities import Community
-from store.sources import list_sources
-from store.users import curators_of, list_users
+from signpost.config.settings import Settings
+from signpost.digests.delivery import open_smtp
+from signpost.digests.render import envelope_sender
+from signpost.store.communities import Community
+from signpost.store.sources import list_sources
+from signpost.store.users import curators_of, list_users
 
 log = logging.getLogger(__name__)
 

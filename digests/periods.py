@@ -38,4 +38,3 @@ def next_run(schedule: str, timezone: str, now: datetime | None = None) -> datet
         return next(CronSim(schedule, local_now)).astimezone(UTC)
     except (CronSimError, StopIteration) as error:
         raise ScheduleError(f"schedule {schedule!r}: {error}") from error
-

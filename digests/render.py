@@ -20,11 +20,11 @@ import nh3
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import Engine
 
-from config.settings import Settings
-from digests import mime, tokens
-from store.communities import list_communities
-from store.digests import DigestItem, get_digest, load_items
-from store.review import click_tracking
+from signpost.config.settings import Settings
+from signpost.digests import mime, tokens
+from signpost.store.communities import list_communities
+from signpost.store.digests import DigestItem, get_digest, load_items
+from signpost.store.review import click_tracking
 
 TEMPLATES = Path(__file__).with_name("templates")
 URL_SAFE = ":/?#[]@!$&'()*+,;=%~"

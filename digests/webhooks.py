@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import httpx
 from sqlalchemy import Engine
 
-from digests.render import DigestContent, load_content, period_label, plain_text, safe_url
-from store.webhooks import Webhook, community_webhooks, mark_post, pending_posts
+from signpost.digests.render import DigestContent, load_content, period_label, plain_text, safe_url
+from signpost.store.webhooks import Webhook, community_webhooks, mark_post, pending_posts
 
 logger = logging.getLogger(__name__)
 

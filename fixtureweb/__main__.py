@@ -1,4 +1,4 @@
-"""Command line: `python -m fixtureweb serve` publishes a fixture web until Ctrl-C; `truth` writes what it holds."""
+"""`python -m signpost.fixtureweb serve` publishes a fixture web until Ctrl-C; `truth` writes what it holds."""
 
 from __future__ import annotations
 
@@ -7,15 +7,13 @@ import json
 import sys
 from pathlib import Path
 
-from fixtureweb.generator import DEFAULT_PORT, build_fixture_web
-from fixtureweb.records import FixtureWeb
-from fixtureweb.server import FixtureServer
-
-DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "bbc"
+from signpost.fixtureweb.generator import DEFAULT_PORT, DEMO_CORPUS, build_fixture_web
+from signpost.fixtureweb.records import FixtureWeb
+from signpost.fixtureweb.server import FixtureServer
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m fixtureweb", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m signpost.fixtureweb", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (("serve", "serve the sites until Ctrl-C"), ("truth", "write the truth as JSON lines")):
         command = commands.add_parser(name, help=help_text)
@@ -34,7 +32,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def build(arguments: argparse.Namespace) -> FixtureWeb:
     return build_fixture_web(
-        arguments.corpus or [DEFAULT_CORPUS],
+        arguments.corpus or [DEMO_CORPUS],
         sites=arguments.sites,
         articles_per_site=arguments.articles_per_site,
         seed=arguments.seed,

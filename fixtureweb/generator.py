@@ -7,7 +7,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from fixtureweb.corpus import (
+from signpost.fixtureweb.corpus import (
     CorpusArticle,
     drop_last_sentence,
     load_corpora,
@@ -16,10 +16,12 @@ from fixtureweb.corpus import (
     summarise,
     with_typographic_quotes,
 )
-from fixtureweb.records import FEED_KINDS, FaultSpec, FixtureWeb, Posting, Route, Site
-from fixtureweb.vocabulary import FAULT_TITLES, filler_paragraphs, site_names, slugify, staff_names
+from signpost.fixtureweb.records import FEED_KINDS, FaultSpec, FixtureWeb, Posting, Route, Site
+from signpost.fixtureweb.vocabulary import FAULT_TITLES, filler_paragraphs, site_names, slugify, staff_names
 
 REFERENCE_NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+# Written for Signpost and shipped with it, so the demo and the benchmarks need nothing outside the install.
+DEMO_CORPUS = Path(__file__).resolve().parent / "demo_corpus"
 DEFAULT_PORT = 8470
 SYNDICATION_SHARE = 0.05
 SITEMAP_PART_SIZE = 25

@@ -8,7 +8,7 @@ from datetime import datetime
 from html import escape
 from urllib.parse import quote
 
-from fixtureweb.vocabulary import charity_number
+from signpost.fixtureweb.vocabulary import charity_number
 
 
 @dataclass

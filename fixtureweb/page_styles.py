@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from fixtureweb.page_parts import (
+from signpost.fixtureweb.page_parts import (
     ArticleView,
     ListItem,
     SiteView,

@@ -14,8 +14,8 @@ from typing import NamedTuple
 
 from aiohttp import web
 
-from fixtureweb.records import FixtureWeb, Posting, Route, Site
-from fixtureweb.site_pages import Rendered, SiteRenderer
+from signpost.fixtureweb.records import FixtureWeb, Posting, Route, Site
+from signpost.fixtureweb.site_pages import Rendered, SiteRenderer
 
 PORT_ATTEMPTS = 50
 SHUTDOWN_GRACE_SECONDS = 1.0

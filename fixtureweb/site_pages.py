@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
-from fixtureweb.feeds import (
+from signpost.fixtureweb.feeds import (
     FEED_CONTENT_TYPES,
     FEED_LINK_TYPES,
     Channel,
@@ -19,11 +19,11 @@ from fixtureweb.feeds import (
     sitemap,
     sitemap_index,
 )
-from fixtureweb.generator import SITEMAP_PART_SIZE
-from fixtureweb.page_parts import ArticleView, ListItem, SiteView, pager, static_text
-from fixtureweb.page_styles import PageStyle, page_style
-from fixtureweb.records import FixtureWeb, Posting, Site
-from fixtureweb.vocabulary import comments_for
+from signpost.fixtureweb.generator import SITEMAP_PART_SIZE
+from signpost.fixtureweb.page_parts import ArticleView, ListItem, SiteView, pager, static_text
+from signpost.fixtureweb.page_styles import PageStyle, page_style
+from signpost.fixtureweb.records import FixtureWeb, Posting, Site
+from signpost.fixtureweb.vocabulary import comments_for
 
 TAGLINES = (
     "News and learning for the voluntary sector",

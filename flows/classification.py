@@ -9,27 +9,26 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
-from classify.embed_stage import embed_chunk, embed_pending, pending_chunks
-from classify.embedding import Embedder, model_name
-from classify.group_stage import group_pending
-from classify.score_stage import score_community
-from config.settings import load_settings
-from flows.runtime import EMBED, STORE_WIDE, dask_task_runner, named_after
-from store.communities import get_community, list_communities
-from store.db import open_store
+from signpost.classify.embed_stage import embed_chunk, embed_pending, pending_chunks
+from signpost.classify.embedding import Embedder, model_name
+from signpost.classify.group_stage import group_pending
+from signpost.classify.score_stage import score_community
+from signpost.config.settings import load_settings
+from signpost.flows.runtime import EMBED, STORE_WIDE, dask_task_runner, named_after
+from signpost.store.communities import get_community, list_communities
+from signpost.store.db import connect
 
 
 @task(task_run_name="embed new articles", timeout_seconds=3600, tags=[STORE_WIDE])
 def embed_task() -> dict:
     settings = load_settings()
-    engine = open_store(settings.store_url)
-    logger = get_run_logger()
+    with connect(settings) as engine:
+        logger = get_run_logger()
 
-    def log_progress(done: int, total: int) -> None:
-        logger.info("embedded %d/%d articles", done, total)
+        def log_progress(done: int, total: int) -> None:
+            logger.info("embedded %d/%d articles", done, total)
 
-    report = embed_pending(engine, settings, progress=log_progress)
-    engine.dispose()
+        report = embed_pending(engine, settings, progress=log_progress)
     return {"model": report.model, "articles": report.articles, "seconds": round(report.seconds, 2)}
 
 
@@ -43,10 +42,9 @@ def shared_embedder(model: str, batch_size: int, cache_dir: Path) -> Embedder:
 @task(retries=1, retry_delay_seconds=10, task_run_name="embed {label}", timeout_seconds=3600, tags=[EMBED])
 def embed_chunk_task(article_ids: list[int], label: str = "") -> dict:
     settings = load_settings()
-    engine = open_store(settings.store_url)
-    embedder = shared_embedder(settings.embedding_model, settings.embedding_batch_size, settings.var_dir / "models")
-    report = embed_chunk(engine, embedder, article_ids)
-    engine.dispose()
+    with connect(settings) as engine:
+        embedder = shared_embedder(settings.embedding_model, settings.embedding_batch_size, settings.var_dir / "models")
+        report = embed_chunk(engine, embedder, article_ids)
     return {"model": report.model, "articles": report.articles}
 
 
@@ -56,9 +54,8 @@ def embed_fanned_out_flow() -> dict:
     logger = get_run_logger()
     started = time.monotonic()
     settings = load_settings()
-    engine = open_store(settings.store_url)
-    chunks = pending_chunks(engine, model_name(settings.embedding_model), size=settings.dask_chunk_size)
-    engine.dispose()
+    with connect(settings) as engine:
+        chunks = pending_chunks(engine, model_name(settings.embedding_model), size=settings.dask_chunk_size)
     logger.info("embedding %d articles in %d chunks", sum(map(len, chunks)), len(chunks))
     futures = embed_chunk_task.map(chunks, label=[f"chunk {index + 1}/{len(chunks)}" for index in range(len(chunks))])
     embedded = 0
@@ -72,9 +69,8 @@ def embed_fanned_out_flow() -> dict:
 @task(task_run_name="group new articles", timeout_seconds=3600, tags=[STORE_WIDE])
 def group_task(model: str) -> dict:
     settings = load_settings()
-    engine = open_store(settings.store_url)
-    report = group_pending(engine, model)
-    engine.dispose()
+    with connect(settings) as engine:
+        report = group_pending(engine, model)
     get_run_logger().info(
         "grouped %d articles: %d copies, %d joined stories, %d new stories",
         report.articles,
@@ -94,9 +90,8 @@ def group_task(model: str) -> dict:
 @task(task_run_name="score {community}", timeout_seconds=3600)
 def score_task(community: str, since: datetime | None = None) -> dict:
     settings = load_settings()
-    engine = open_store(settings.store_url)
-    report = score_community(engine, get_community(engine, community), Embedder.from_settings(settings), since)
-    engine.dispose()
+    with connect(settings) as engine:
+        report = score_community(engine, get_community(engine, community), Embedder.from_settings(settings), since)
     get_run_logger().info(
         "scored %d articles for %d topics of %s (%d decisions learned from)",
         report.articles,
@@ -124,8 +119,7 @@ def classify_flow(community: str | None = None, since: datetime | None = None) -
     else:
         embedded = embed_task()
     grouped = group_task(embedded["model"])
-    engine = open_store(settings.store_url)
-    slugs = [community] if community else [found.slug for found in list_communities(engine)]
-    engine.dispose()
+    with connect(settings) as engine:
+        slugs = [community] if community else [found.slug for found in list_communities(engine)]
     scored = {slug: score_task(slug, since) for slug in slugs}
     return {"embed": embedded, "group": grouped, "score": scored}

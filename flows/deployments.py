@@ -9,10 +9,10 @@ from prefect.exceptions import ObjectNotFound
 from prefect.schedules import Cron
 from sqlalchemy import Engine
 
-from flows.publish import publish_due_flow
-from flows.runtime import STAGE_LIMITS
-from flows.weekly import weekly_flow
-from store.communities import list_communities
+from signpost.flows.publish import publish_due_flow
+from signpost.flows.runtime import STAGE_LIMITS
+from signpost.flows.weekly import weekly_flow
+from signpost.store.communities import list_communities
 
 # Approved digests are picked up within this many seconds of their scheduled time.
 PUBLISH_EVERY_SECONDS = 300

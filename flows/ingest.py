@@ -7,21 +7,20 @@ import time
 from prefect import flow, get_run_logger, task
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from config.settings import load_settings
-from flows.runtime import CRAWL, EXTRACT, STORE_WIDE, dask_task_runner, named_after
-from spiders.crawl import batches, crawl_batch
-from spiders.extraction_stage import extract_chunk, extract_pending, pending_chunks, save_staged
-from store.db import open_store
-from store.sources import get_source, list_sources, sources_due
+from signpost.config.settings import load_settings
+from signpost.flows.runtime import CRAWL, EXTRACT, STORE_WIDE, dask_task_runner, named_after
+from signpost.spiders.crawl import batches, crawl_batch
+from signpost.spiders.extraction_stage import extract_chunk, extract_pending, pending_chunks, save_staged
+from signpost.store.db import connect
+from signpost.store.sources import get_source, list_sources, sources_due
 
 
 @task(retries=2, retry_delay_seconds=[10, 60], task_run_name="crawl {len_label}", tags=[CRAWL])
 def crawl_batch_task(source_ids: list[int], len_label: str = "") -> dict:
     """Crawl one batch of sources in a Scrapy child process; returns counts, never pages."""
     settings = load_settings()
-    engine = open_store(settings.store_url)
-    report = crawl_batch(engine, settings, [get_source(engine, source_id) for source_id in source_ids])
-    engine.dispose()
+    with connect(settings) as engine:
+        report = crawl_batch(engine, settings, [get_source(engine, source_id) for source_id in source_ids])
     return {
         "sources_ok": report.sources_ok,
         "sources_failed": report.sources_failed,
@@ -42,13 +41,12 @@ def crawl_flow(community: str | None = None, all_sources: bool = False) -> dict:
     """Crawl every source that is due (or all enabled ones), batch by batch."""
     logger = get_run_logger()
     settings = load_settings()
-    engine = open_store(settings.store_url)
-    due = (
-        list_sources(engine, community=community, enabled_only=True, include_shared=True)
-        if all_sources
-        else sources_due(engine, community=community)
-    )
-    engine.dispose()
+    with connect(settings) as engine:
+        due = (
+            list_sources(engine, community=community, enabled_only=True, include_shared=True)
+            if all_sources
+            else sources_due(engine, community=community)
+        )
     groups = batches(due, settings.crawl_batch_size)
     logger.info("crawling %d sources in %d batches", len(due), len(groups))
     futures = [
@@ -85,14 +83,13 @@ def crawl_flow(community: str | None = None, all_sources: bool = False) -> dict:
 @task(task_run_name="extract pending pages", tags=[STORE_WIDE])
 def extract_task(rerun: bool = False) -> dict:
     settings = load_settings()
-    engine = open_store(settings.store_url)
-    logger = get_run_logger()
+    with connect(settings) as engine:
+        logger = get_run_logger()
 
-    def log_progress(done: int, total: int) -> None:
-        logger.info("extracted %d/%d pages", done, total)
+        def log_progress(done: int, total: int) -> None:
+            logger.info("extracted %d/%d pages", done, total)
 
-    report = extract_pending(engine, settings, rerun=rerun, progress=log_progress)
-    engine.dispose()
+        report = extract_pending(engine, settings, rerun=rerun, progress=log_progress)
     return {
         "pages": report.pages,
         "new_articles": report.new_articles,
@@ -107,23 +104,21 @@ def extract_task(rerun: bool = False) -> dict:
 def extract_chunk_task(page_ids: list[int], label: str = "") -> dict:
     """Extract a chunk of pages on whichever worker runs it; the articles wait, staged, for `save_staged_task`."""
     settings = load_settings()
-    engine = open_store(settings.store_url)
-    report = extract_chunk(engine, settings, page_ids)
-    engine.dispose()
+    with connect(settings) as engine:
+        report = extract_chunk(engine, settings, page_ids)
     return {"pages": report.pages, "skipped": report.skipped, "failed": report.failed}
 
 
 @task(task_run_name="save extracted articles", tags=[STORE_WIDE])
 def save_staged_task() -> dict:
     settings = load_settings()
-    engine = open_store(settings.store_url)
-    logger = get_run_logger()
+    with connect(settings) as engine:
+        logger = get_run_logger()
 
-    def log_progress(done: int, total: int) -> None:
-        logger.info("saved %d/%d extracted articles", done, total)
+        def log_progress(done: int, total: int) -> None:
+            logger.info("saved %d/%d extracted articles", done, total)
 
-    report = save_staged(engine, progress=log_progress)
-    engine.dispose()
+        report = save_staged(engine, progress=log_progress)
     return {"new_articles": report.new_articles, "duplicates": report.duplicates}
 
 
@@ -133,9 +128,8 @@ def extract_fanned_out_flow(rerun: bool = False) -> dict:
     logger = get_run_logger()
     started = time.monotonic()
     settings = load_settings()
-    engine = open_store(settings.store_url)
-    chunks = pending_chunks(engine, rerun=rerun, size=settings.dask_chunk_size)
-    engine.dispose()
+    with connect(settings) as engine:
+        chunks = pending_chunks(engine, rerun=rerun, size=settings.dask_chunk_size)
     logger.info("extracting %d pages in %d chunks", sum(map(len, chunks)), len(chunks))
     futures = extract_chunk_task.map(chunks, label=[f"chunk {index + 1}/{len(chunks)}" for index in range(len(chunks))])
     totals = {"pages": 0, "new_articles": 0, "duplicates": 0, "skipped": 0, "failed": 0}

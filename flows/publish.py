@@ -6,20 +6,19 @@ from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger, task
 
-from config.settings import load_settings
-from digests.delivery import queue_digest, send_digest
-from digests.webhooks import post_digest
-from store.db import open_store
-from store.digests import digests_to_publish
+from signpost.config.settings import load_settings
+from signpost.digests.delivery import queue_digest, send_digest
+from signpost.digests.webhooks import post_digest
+from signpost.store.db import connect
+from signpost.store.digests import digests_to_publish
 
 
 @task(task_run_name="queue digest {digest_id}", retries=2, retry_delay_seconds=10)
 def queue_task(digest_id: int) -> int:
     """One outbox row per member who follows a topic with items; rows already there are kept."""
     settings = load_settings()
-    engine = open_store(settings.store_url)
-    rows = queue_digest(engine, settings, digest_id)
-    engine.dispose()
+    with connect(settings) as engine:
+        rows = queue_digest(engine, settings, digest_id)
     return rows
 
 
@@ -27,18 +26,17 @@ def queue_task(digest_id: int) -> int:
 @task(task_run_name="email digest {digest_id}", retries=3, retry_delay_seconds=[30, 120, 600], timeout_seconds=7200)
 def send_task(digest_id: int) -> dict:
     settings = load_settings()
-    engine = open_store(settings.store_url)
-    logger = get_run_logger()
-    logged = {"at": 0}
+    with connect(settings) as engine:
+        logger = get_run_logger()
+        logged = {"at": 0}
 
-    def log_progress(done: int, total: int) -> None:
-        # Every thousand, not every message: 80,000 log lines would drown the run's page.
-        if done - logged["at"] >= 1000 or done == total:
-            logged["at"] = done
-            logger.info("emailed %d/%d members", done, total)
+        def log_progress(done: int, total: int) -> None:
+            # Every thousand, not every message: 80,000 log lines would drown the run's page.
+            if done - logged["at"] >= 1000 or done == total:
+                logged["at"] = done
+                logger.info("emailed %d/%d members", done, total)
 
-    report = send_digest(engine, settings, digest_id, progress=log_progress)
-    engine.dispose()
+        report = send_digest(engine, settings, digest_id, progress=log_progress)
     if not report.finished:
         raise RuntimeError(f"{report.retry_later} emails still to send: {'; '.join(report.errors[:3])}")
     return {"total": report.total, "sent": report.sent, "failed": report.failed, "seconds": round(report.seconds, 1)}
@@ -47,9 +45,8 @@ def send_task(digest_id: int) -> dict:
 @task(task_run_name="post digest {digest_id}", retries=2, retry_delay_seconds=60)
 def post_task(digest_id: int) -> dict:
     settings = load_settings()
-    engine = open_store(settings.store_url)
-    report = post_digest(engine, digest_id, settings.public_url)
-    engine.dispose()
+    with connect(settings) as engine:
+        report = post_digest(engine, digest_id, settings.public_url)
     if report.failed:
         get_run_logger().warning("webhooks failing: %s", "; ".join(report.errors))
     return {"sent": report.sent, "failed": report.failed, "already": report.already}
@@ -68,8 +65,7 @@ def publish_flow(digest_id: int) -> dict:
 def publish_due_flow(now: datetime | None = None) -> list[dict]:
     """Publish every approved digest whose scheduled time has come (and finish any webhook posts left over)."""
     settings = load_settings()
-    engine = open_store(settings.store_url)
-    due = digests_to_publish(engine, now or datetime.now(UTC))
-    engine.dispose()
+    with connect(settings) as engine:
+        due = digests_to_publish(engine, now or datetime.now(UTC))
     get_run_logger().info("%d digests to publish", len(due))
     return [publish_flow(digest_id) for digest_id in due]

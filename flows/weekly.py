@@ -8,16 +8,16 @@ from datetime import datetime, timedelta
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
-from config.settings import load_settings
-from digests.drafting import draft_digest
-from digests.notices import tell_admins_of_failing_sources, tell_curators
-from digests.periods import digest_period
-from flows.classification import classify_flow
-from flows.ingest import crawl_flow, extract_flow
-from flows.runtime import named_after
-from store.communities import get_community
-from store.db import open_store
-from store.digests import load_items
+from signpost.config.settings import load_settings
+from signpost.digests.drafting import draft_digest
+from signpost.digests.notices import tell_admins_of_failing_sources, tell_curators
+from signpost.digests.periods import digest_period
+from signpost.flows.classification import classify_flow
+from signpost.flows.ingest import crawl_flow, extract_flow
+from signpost.flows.runtime import named_after
+from signpost.store.communities import get_community
+from signpost.store.db import connect
+from signpost.store.digests import load_items
 
 # Articles dated this long before the period still count: feeds date some items late, and a story that broke
 # just before the period should not vanish from it.
@@ -28,11 +28,10 @@ SCORING_LEAD = timedelta(days=3)
 def draft_task(community: str, period_start: datetime, period_end: datetime) -> dict:
     """Draft (or redraft in place) the community's digest for the period; returns its id and section sizes."""
     settings = load_settings()
-    engine = open_store(settings.store_url)
-    found = get_community(engine, community)
-    digest_id = draft_digest(engine, found, period_start, period_end, actor="weekly flow")
-    items = load_items(engine, digest_id)
-    engine.dispose()
+    with connect(settings) as engine:
+        found = get_community(engine, community)
+        digest_id = draft_digest(engine, found, period_start, period_end, actor="weekly flow")
+        items = load_items(engine, digest_id)
     per_topic = {topic.slug: sum(1 for item in items if item.topic_id == topic.id) for topic in found.topics}
     return {"digest_id": digest_id, "items": len(items), "per_topic": per_topic}
 
@@ -41,9 +40,8 @@ def draft_task(community: str, period_start: datetime, period_end: datetime) -> 
 def notify_task(community: str, digest_id: int, items: int) -> list[str]:
     """Email each curator of the community a link to the draft; a mail failure is logged, not fatal."""
     settings = load_settings()
-    engine = open_store(settings.store_url)
-    told = tell_curators(engine, settings, get_community(engine, community), digest_id, items)
-    engine.dispose()
+    with connect(settings) as engine:
+        told = tell_curators(engine, settings, get_community(engine, community), digest_id, items)
     return told
 
 
@@ -51,9 +49,8 @@ def notify_task(community: str, digest_id: int, items: int) -> list[str]:
 def alert_admins_task(community: str) -> list[str]:
     """Email the admins about the community's sources that have just reached the failing threshold."""
     settings = load_settings()
-    engine = open_store(settings.store_url)
-    told = tell_admins_of_failing_sources(engine, settings, community)
-    engine.dispose()
+    with connect(settings) as engine:
+        told = tell_admins_of_failing_sources(engine, settings, community)
     return told
 
 
@@ -62,9 +59,8 @@ def weekly_flow(community: str, now: datetime | None = None) -> dict:
     """One community's week, each stage doing only what is new since the last run."""
     logger = get_run_logger()
     settings = load_settings()
-    engine = open_store(settings.store_url)
-    found = get_community(engine, community)
-    engine.dispose()
+    with connect(settings) as engine:
+        found = get_community(engine, community)
     period_start, period_end = digest_period(found.schedule, found.timezone, now)
     logger.info("drafting %s for %s to %s", community, period_start, period_end)
 

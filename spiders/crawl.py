@@ -13,10 +13,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from config.settings import Settings
-from spiders.scrapy_settings import scrapy_settings
-from store.records import Source
-from store.sources import finish_crawl, start_crawl
+from signpost.config.settings import Settings
+from signpost.spiders.scrapy_settings import scrapy_settings
+from signpost.store.records import Source
+from signpost.store.sources import finish_crawl, start_crawl
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -84,7 +84,7 @@ def crawl_batch(engine: Engine, settings: Settings, batch: list[Source]) -> Craw
         failure = None
         try:
             completed = subprocess.run(
-                [sys.executable, "-m", "spiders.crawl_child", str(job_path), str(report_path)],
+                [sys.executable, "-m", "signpost.spiders.crawl_child", str(job_path), str(report_path)],
                 timeout=settings.crawl_batch_timeout,
                 capture_output=True,
                 text=True,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from scrapy.crawler import CrawlerProcess
 
-from spiders.source_spider import SourcesSpider
+from signpost.spiders.source_spider import SourcesSpider
 
 
 def run(job_path: Path, report_path: Path) -> int:

@@ -13,9 +13,9 @@ import httpx
 import lxml.etree
 import lxml.html
 
-from spiders.feeds import FeedError, looks_like_feed, parse_feed
-from spiders.listing import ListingLinks, listing_links, section_links
-from spiders.sitemaps import (
+from signpost.spiders.feeds import FeedError, looks_like_feed, parse_feed
+from signpost.spiders.listing import ListingLinks, listing_links, section_links
+from signpost.spiders.sitemaps import (
     SitemapEntry,
     SitemapError,
     looks_like_sitemap,
@@ -23,8 +23,8 @@ from spiders.sitemaps import (
     parse_sitemap,
     sitemap_urls_from_robots_txt,
 )
-from spiders.urls import UnsafeURLError, canonicalize_url, check_source_url
-from store.records import FeedEntry
+from signpost.spiders.urls import UnsafeURLError, canonicalize_url, check_source_url
+from signpost.store.records import FeedEntry
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from trafilatura.metadata import examine_meta, extract_meta_json, extract_title
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
-from spiders.urls import canonicalize_url
-from store.records import ExtractedArticle, Skipped
+from signpost.spiders.urls import canonicalize_url
+from signpost.store.records import ExtractedArticle, Skipped
 
 LOGGER = logging.getLogger(__name__)
 

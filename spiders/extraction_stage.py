@@ -12,10 +12,10 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from config.settings import Settings
-from spiders.extract import EXTRACTOR_VERSION, extract_page
-from store.articles import save_article
-from store.pages import (
+from signpost.config.settings import Settings
+from signpost.spiders.extract import EXTRACTOR_VERSION, extract_page
+from signpost.store.articles import save_article
+from signpost.store.pages import (
     StoredPage,
     load_pages,
     load_staged,
@@ -25,7 +25,7 @@ from store.pages import (
     stage_extractions,
     staged_page_ids,
 )
-from store.records import ExtractedArticle, Skipped
+from signpost.store.records import ExtractedArticle, Skipped
 
 CHUNK = 256
 

@@ -14,7 +14,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.etree
 import lxml.html
 
-from store.records import FeedEntry
+from signpost.store.records import FeedEntry
 
 FeedKind = Literal["rss", "rdf", "atom", "json"]
 

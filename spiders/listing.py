@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 import lxml.etree
 import lxml.html
 
-from spiders.urls import canonicalize_url
+from signpost.spiders.urls import canonicalize_url
 
 # Regions of a page whose links are site furniture, not content.
 BOILERPLATE_TAGS = ("nav", "header", "footer", "aside", "form", "script", "style", "noscript", "template")

@@ -9,7 +9,7 @@ from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 
-from spiders.urls import is_private_host
+from signpost.spiders.urls import is_private_host
 
 
 class PrivateAddressRefused(IgnoreRequest):

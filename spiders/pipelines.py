@@ -7,9 +7,9 @@ import time
 from scrapy import Spider
 from scrapy.crawler import Crawler
 
-from store.db import make_engine
-from store.pages import save_pages
-from store.records import FetchedPage
+from signpost.store.db import make_engine
+from signpost.store.pages import save_pages
+from signpost.store.records import FetchedPage
 
 BATCH = 200
 FLUSH_SECONDS = 2.0

@@ -8,16 +8,16 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 
-from config.files import load_signpost_file
-from config.settings import Settings
-from spiders.discovery import Candidate, Discovery, discover
-from spiders.opml import OpmlSource, parse_opml, write_opml
-from spiders.urls import check_source_url
-from store.communities import save_community
-from store.records import Source
-from store.sources import get_source, list_sources, save_source
-from store.users import save_user, set_curator
-from store.webhooks import save_webhooks
+from signpost.config.files import load_signpost_file
+from signpost.config.settings import Settings
+from signpost.spiders.discovery import Candidate, Discovery, discover
+from signpost.spiders.opml import OpmlSource, parse_opml, write_opml
+from signpost.spiders.urls import check_source_url
+from signpost.store.communities import save_community
+from signpost.store.records import Source
+from signpost.store.sources import get_source, list_sources, save_source
+from signpost.store.users import save_user, set_curator
+from signpost.store.webhooks import save_webhooks
 
 
 class NothingToCrawlError(ValueError):

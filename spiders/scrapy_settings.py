@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from config.settings import Settings
+from signpost.config.settings import Settings
 
 
 def scrapy_settings(settings: Settings) -> dict:
@@ -29,9 +29,9 @@ def scrapy_settings(settings: Settings) -> dict:
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "SIGNPOST_ALLOW_PRIVATE_ADDRESSES": settings.allow_private_addresses,
         "DOWNLOADER_MIDDLEWARES": {
-            "spiders.middlewares.PrivateAddressMiddleware": 90,
-            "spiders.middlewares.RetryBackoffMiddleware": 560,
+            "signpost.spiders.middlewares.PrivateAddressMiddleware": 90,
+            "signpost.spiders.middlewares.RetryBackoffMiddleware": 560,
         },
-        "ITEM_PIPELINES": {"spiders.pipelines.PageWriterPipeline": 300},
+        "ITEM_PIPELINES": {"signpost.spiders.pipelines.PageWriterPipeline": 300},
         "SIGNPOST_STORE_URL": settings.store_url,
     }

@@ -6,10 +6,10 @@ import gzip
 from dataclasses import asdict
 from pathlib import Path
 
-from config.settings import load_settings
-from spiders.discovery import FetchError, HttpFetcher
-from spiders.extract import extract_page
-from store.records import Skipped
+from signpost.config.settings import load_settings
+from signpost.spiders.discovery import FetchError, HttpFetcher
+from signpost.spiders.extract import extract_page
+from signpost.store.records import Skipped
 
 
 def _charset(content_type: str) -> str | None:

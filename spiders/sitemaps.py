@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import struct
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
 import lxml.etree
-
-# Scrapy's own size-capped gunzip; its cap exception has no public name.
-from scrapy.utils._compression import _DecompressionMaxSizeExceeded
-from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 
-from spiders.feeds import parse_date, safe_xml_parser
+from signpost.spiders.feeds import parse_date, safe_xml_parser
 
 SitemapKind = Literal["urlset", "index"]
 
@@ -92,13 +88,27 @@ def newest_first(entries: list[SitemapEntry]) -> list[SitemapEntry]:
     return dated + undated
 
 
-def _gunzip(body: bytes) -> bytes:
+def _gunzip(body: bytes, max_size: int = MAX_SITEMAP_BYTES) -> bytes:
+    """Decompress gzip data a chunk at a time, stopping as soon as the output passes ``max_size``."""
+    # 16 + MAX_WBITS: a gzip header and trailer; concatenated gzip members are read one after another.
+    output = bytearray()
+    remaining = body
     try:
-        return gunzip(body, max_size=MAX_SITEMAP_BYTES)
-    except (OSError, EOFError, struct.error) as error:
+        while remaining:
+            decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            chunk = remaining
+            while chunk:
+                output += decompressor.decompress(chunk, max_size + 1 - len(output))
+                if len(output) > max_size:
+                    raise SitemapError(f"not a sitemap: more than {max_size} bytes once decompressed")
+                chunk = decompressor.unconsumed_tail
+            if not decompressor.eof:
+                raise SitemapError("not a sitemap: broken gzip data (truncated)")
+            # Zero padding after the last member is common and harmless (gzip(1) ignores it too).
+            remaining = decompressor.unused_data.lstrip(b"\0")
+    except zlib.error as error:
         raise SitemapError(f"not a sitemap: broken gzip data ({error})") from error
-    except _DecompressionMaxSizeExceeded as error:
-        raise SitemapError(f"not a sitemap: more than {MAX_SITEMAP_BYTES} bytes once decompressed") from error
+    return bytes(output)
 
 
 def _parse_text_sitemap(body: bytes, base_url: str) -> ParsedSitemap:

@@ -12,13 +12,13 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from spiders.feeds import FeedError, parse_feed
-from spiders.listing import listing_links
-from spiders.sitemaps import SitemapError, parse_sitemap
-from spiders.urls import canonicalize_url
-from store.db import make_engine
-from store.pages import get_validators, known_urls, record_sightings, save_validators
-from store.records import FeedEntry, FetchedPage
+from signpost.spiders.feeds import FeedError, parse_feed
+from signpost.spiders.listing import listing_links
+from signpost.spiders.sitemaps import SitemapError, parse_sitemap
+from signpost.spiders.urls import canonicalize_url
+from signpost.store.db import make_engine
+from signpost.store.pages import get_validators, known_urls, record_sightings, save_validators
+from signpost.store.records import FeedEntry, FetchedPage
 
 
 @dataclass
@@ -143,9 +143,6 @@ class SourcesSpider(scrapy.Spider):
                 self.new_validators[response.url] = (etag, modified)
         return True
 
-    def _index_failed_at_root(self, response: Response, message: str) -> Iterator[scrapy.Request]:
-        yield from self._root_failed(response.meta, message)
-
     def _root_failed(self, meta: dict, message: str) -> Iterator[scrapy.Request]:
         """Record the failure; for the source's own URL, go in by its fallbacks so no article is missed."""
         report = self.reports[meta["source_id"]]
@@ -165,24 +162,24 @@ class SourcesSpider(scrapy.Spider):
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
         if response.status >= 400:
-            yield from self._index_failed_at_root(response, f"{response.url}: HTTP {response.status}")
+            yield from self._root_failed(response.meta, f"{response.url}: HTTP {response.status}")
             return
         if not self._check_index_response(response):
             return
         try:
             feed = parse_feed(response.body, response.url)
         except FeedError as error:
-            yield from self._index_failed_at_root(response, f"broken feed at {response.url}: {error}")
+            yield from self._root_failed(response.meta, f"broken feed at {response.url}: {error}")
             return
         if feed.warnings:
             # A recovered feed may have lost its tail: take what it has, flag it, and go in another way too.
             warning = f"broken feed at {response.url} (read {len(feed.entries)} entries): {feed.warnings[0]}"
-            yield from self._index_failed_at_root(response, warning)
+            yield from self._root_failed(response.meta, warning)
         yield from self._article_requests(response.meta["source_id"], feed.entries)
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         if response.status >= 400:
-            yield from self._index_failed_at_root(response, f"{response.url}: HTTP {response.status}")
+            yield from self._root_failed(response.meta, f"{response.url}: HTTP {response.status}")
             return
         if not self._check_index_response(response):
             return
@@ -190,7 +187,7 @@ class SourcesSpider(scrapy.Spider):
         try:
             sitemap = parse_sitemap(response.body, response.url)
         except SitemapError as error:
-            yield from self._index_failed_at_root(response, f"broken sitemap at {response.url}: {error}")
+            yield from self._root_failed(response.meta, f"broken sitemap at {response.url}: {error}")
             return
         if sitemap.kind == "index":
             children = [
@@ -210,14 +207,14 @@ class SourcesSpider(scrapy.Spider):
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         if response.status >= 400:
-            yield from self._index_failed_at_root(response, f"{response.url}: HTTP {response.status}")
+            yield from self._root_failed(response.meta, f"{response.url}: HTTP {response.status}")
             return
         if not self._check_index_response(response):
             return
         source = self.sources[response.meta["source_id"]]
         options = source.get("options") or {}
         if not isinstance(response, TextResponse):
-            yield from self._index_failed_at_root(response, f"{response.url} is not an HTML page")
+            yield from self._root_failed(response.meta, f"{response.url} is not an HTML page")
             return
         links = listing_links(response.body, response.url, options.get("allow", []), options.get("deny", []))
         depth = response.meta["depth_in_source"]

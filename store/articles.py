@@ -9,10 +9,10 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, or_, select
 
-from store.db import dialect_insert, utcnow
-from store.pages import set_extract_state
-from store.records import ExtractedArticle
-from store.schema import article_sources, articles, sightings, sources
+from signpost.store.db import dialect_insert, utcnow
+from signpost.store.pages import set_extract_state
+from signpost.store.records import ExtractedArticle
+from signpost.store.schema import article_sources, articles, sightings, sources
 
 WORD = re.compile(r"\w+")
 

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, delete, select, text
 
-from store.db import utcnow
-from store.schema import rate_limit_attempts as attempts
+from signpost.store.db import utcnow
+from signpost.store.schema import rate_limit_attempts as attempts
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, select
 
-from store.digests import CoveredBy
-from store.schema import article_groups, article_sources, articles, sources, topic_scores, topics
+from signpost.store.digests import CoveredBy
+from signpost.store.schema import article_groups, article_sources, articles, sources, topic_scores, topics
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, delete, select, update
 
-from store.db import utcnow
-from store.schema import communities, topics
+from signpost.store.db import utcnow
+from signpost.store.schema import communities, topics
 
 
 @dataclass

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
 
-from store.db import dialect_insert, utcnow
-from store.schema import digest_events, digest_items, digests, webhook_posts, webhooks
-from store.scores import save_decision, withdraw_decision
+from signpost.store.db import dialect_insert, utcnow
+from signpost.store.schema import digest_events, digest_items, digests, webhook_posts, webhooks
+from signpost.store.scores import save_decision, withdraw_decision
 
 ITEM_STATES = ("proposed", "approved", "rejected")
 LABEL_OF_STATE = {"approved": "approve", "rejected": "reject"}

@@ -8,8 +8,8 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy import Engine, func, select
 
-from store.db import dialect_insert, utcnow
-from store.schema import article_groups, article_sources, article_vectors, articles, sources, stories
+from signpost.store.db import dialect_insert, utcnow
+from signpost.store.schema import article_groups, article_sources, article_vectors, articles, sources, stories
 
 CHUNK = 500
 

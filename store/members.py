@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, delete, select, update
 
-from store.db import dialect_insert, utcnow
-from store.schema import members, memberships, subscriptions, topics
+from signpost.store.db import dialect_insert, utcnow
+from signpost.store.schema import members, memberships, subscriptions, topics
 
 
 @dataclass(frozen=True)

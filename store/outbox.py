@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func, or_, select, text, update
 
-from store.db import dialect_insert, utcnow
-from store.schema import members, memberships, outbox, subscriptions
+from signpost.store.db import dialect_insert, utcnow
+from signpost.store.schema import members, memberships, outbox, subscriptions
 
 OUTBOX_STATES = ("pending", "sending", "sent", "failed")
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 
-from store.db import dialect_insert, utcnow
-from store.records import FetchedPage
-from store.schema import article_sources, http_validators, pages, sightings
+from signpost.store.db import dialect_insert, utcnow
+from signpost.store.records import FetchedPage
+from signpost.store.schema import article_sources, http_validators, pages, sightings
 
 # Failures worth no retry: the page is gone, or we may not fetch it.
 PERMANENT_STATUSES = (404, 410, 451)

@@ -8,12 +8,12 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, or_, select, update
 
-from store.articles import text_fingerprint
-from store.candidates import DraftCandidate, _carried_by, _story_coverage, draft_candidate
-from store.db import utcnow
-from store.digests import DigestItem, DigestLockedError, _item, record_event
-from store.records import ExtractedArticle
-from store.schema import (
+from signpost.store.articles import text_fingerprint
+from signpost.store.candidates import DraftCandidate, _carried_by, _story_coverage, draft_candidate
+from signpost.store.db import utcnow
+from signpost.store.digests import DigestItem, DigestLockedError, _item, record_event
+from signpost.store.records import ExtractedArticle
+from signpost.store.schema import (
     article_groups,
     articles,
     communities,

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, delete, func, or_, select
 
-from store.db import dialect_insert, utcnow
-from store.schema import (
+from signpost.store.db import dialect_insert, utcnow
+from signpost.store.schema import (
     article_groups,
     article_sources,
     articles,

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete, func, or_, select, update
 
-from store.db import dialect_insert, utcnow
-from store.records import Source, SourceHealth
-from store.schema import communities, community_sources, crawls, sources
+from signpost.store.db import dialect_insert, utcnow
+from signpost.store.records import Source, SourceHealth
+from signpost.store.schema import communities, community_sources, crawls, sources
 
 
 class UnknownSourceError(LookupError):

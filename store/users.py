@@ -7,9 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import Engine, delete, select, update
 
-from store.db import dialect_insert, utcnow
-from store.members import normalise_email
-from store.schema import communities, curators, users, web_sessions
+from signpost.store.db import dialect_insert, utcnow
+from signpost.store.members import normalise_email
+from signpost.store.schema import communities, curators, users, web_sessions
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sqlalchemy import Engine, func, select
 
-from store.db import dialect_insert, utcnow
-from store.schema import article_vectors, articles
+from signpost.store.db import dialect_insert, utcnow
+from signpost.store.schema import article_vectors, articles
 
 
 def _lacks_vector(model: str):

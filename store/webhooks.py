@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete, select, update
 
-from store.db import dialect_insert, utcnow
-from store.schema import webhook_posts, webhooks
+from signpost.store.db import dialect_insert, utcnow
+from signpost.store.schema import webhook_posts, webhooks
 
 FORMATS = ("slack", "teams", "mattermost", "json")
 

@@ -14,10 +14,10 @@ import yaml
 from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
-from config.settings import Settings
-from digests.mail_sink import free_port
-from store.communities import save_community
-from store.db import open_store
+from signpost.config.settings import Settings
+from signpost.digests.mail_sink import free_port
+from signpost.store.communities import save_community
+from signpost.store.db import open_migrated_store
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 POSTGRES_URL = os.environ.get("SIGNPOST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -73,7 +73,7 @@ def store_url(request, tmp_path) -> str:
 
 @pytest.fixture
 def engine(store_url):
-    engine = open_store(store_url)
+    engine = open_migrated_store(store_url)
     yield engine
     engine.dispose()
 
@@ -148,9 +148,9 @@ def save_news_desk(engine) -> None:
 
 def news_desk_store(url: str, settings: Settings, web) -> None:
     """A store at ``url`` with the news desk and every site of the fixture web as a source."""
-    from spiders.registry import add_source_from_url
+    from signpost.spiders.registry import add_source_from_url
 
-    engine = open_store(url)
+    engine = open_migrated_store(url)
     save_news_desk(engine)
     for site in web.sites:
         add_source_from_url(engine, settings, site.base_url, name=site.name)

@@ -9,20 +9,20 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from classify.embed_stage import embed_pending
-from classify.embedding import Embedder
-from classify.group_stage import group_pending
-from classify.score_stage import score_community
 from conftest import shared_data
-from fixtureweb import FixtureServer, build_fixture_web
-from spiders.crawl import crawl_sources
-from spiders.extraction_stage import extract_pending
-from spiders.registry import add_source_from_url
-from spiders.urls import canonicalize_url
-from store.communities import get_community, save_community
-from store.schema import article_groups, pages, topic_scores
-from store.scores import record_decision
-from store.sources import list_sources
+from signpost.classify.embed_stage import embed_pending
+from signpost.classify.embedding import Embedder
+from signpost.classify.group_stage import group_pending
+from signpost.classify.score_stage import score_community
+from signpost.fixtureweb import FixtureServer, build_fixture_web
+from signpost.spiders.crawl import crawl_sources
+from signpost.spiders.extraction_stage import extract_pending
+from signpost.spiders.registry import add_source_from_url
+from signpost.spiders.urls import canonicalize_url
+from signpost.store.communities import get_community, save_community
+from signpost.store.schema import article_groups, pages, topic_scores
+from signpost.store.scores import record_decision
+from signpost.store.sources import list_sources
 
 pytestmark = pytest.mark.slow
 

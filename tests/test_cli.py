@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli import context
-from cli.main import app
 from conftest import shared_data
-from fixtureweb import FixtureServer, build_fixture_web
+from signpost.cli import context
+from signpost.cli.main import app
+from signpost.fixtureweb import FixtureServer, build_fixture_web
 
 pytestmark = pytest.mark.slow
 SIGNPOST = str(Path(sys.executable).with_name("signpost"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from config.files import ConfigError, load_signpost_file
-from config.settings import local_secret_key
+from signpost.config.files import ConfigError, load_signpost_file
+from signpost.config.settings import local_secret_key
 
 GOOD = """\
 communities:

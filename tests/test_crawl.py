@@ -13,15 +13,15 @@ import pytest
 from sqlalchemy import select
 
 from conftest import shared_data
-from fixtureweb import FixtureServer, build_fixture_web
-from spiders.crawl import crawl_sources
-from spiders.extraction_stage import extract_pending
-from spiders.registry import add_source_from_url
-from spiders.urls import canonicalize_url
-from store.articles import count_articles
-from store.pages import fetch_failures, page_counts
-from store.schema import articles, pages
-from store.sources import get_source, list_sources
+from signpost.fixtureweb import FixtureServer, build_fixture_web
+from signpost.spiders.crawl import crawl_sources
+from signpost.spiders.extraction_stage import extract_pending
+from signpost.spiders.registry import add_source_from_url
+from signpost.spiders.urls import canonicalize_url
+from signpost.store.articles import count_articles
+from signpost.store.pages import fetch_failures, page_counts
+from signpost.store.schema import articles, pages
+from signpost.store.sources import get_source, list_sources
 
 pytestmark = pytest.mark.slow
 WORD = re.compile(r"\w+")
@@ -54,8 +54,14 @@ def add_all_sites(engine, settings, web) -> None:
 def stored_articles_by_page_url(engine) -> dict[str, dict]:
     with engine.connect() as connection:
         rows = connection.execute(
-            select(pages.c.url, articles.c.id, articles.c.title, articles.c.author, articles.c.published_at,
-                   articles.c.text).join(articles, articles.c.id == pages.c.article_id)
+            select(
+                pages.c.url,
+                articles.c.id,
+                articles.c.title,
+                articles.c.author,
+                articles.c.published_at,
+                articles.c.text,
+            ).join(articles, articles.c.id == pages.c.article_id)
         ).mappings()
         return {row["url"]: dict(row) for row in rows}
 
@@ -86,8 +92,13 @@ def test_crawl_stores_every_article_once_records_every_fault_and_recrawls_cheapl
 
     # Each fault is on its source's record, with a reason an admin can read; nothing else failed.
     failures = {row["url"]: row for row in fetch_failures(engine)}
-    expected = {"not_found": "HTTP 404", "disallowed": "robots.txt", "slow": "timed out",
-                "oversized": "too large", "redirect_loop": "redirects"}
+    expected = {
+        "not_found": "HTTP 404",
+        "disallowed": "robots.txt",
+        "slow": "timed out",
+        "oversized": "too large",
+        "redirect_loop": "redirects",
+    }
     for fault in web.faults:
         if fault.kind in expected:
             row = failures.pop(canonicalize_url(fault.url))
@@ -120,8 +131,11 @@ def test_crawl_killed_midway_loses_nothing_and_duplicates_nothing(fixture_web, e
     deadline = time.monotonic() + 60
     while page_counts(engine).get("pending", 0) < 20 and time.monotonic() < deadline:
         time.sleep(0.1)
-    children = [child for child in psutil.Process().children(recursive=True)
-                if "spiders.crawl_child" in " ".join(child.cmdline())]
+    children = [
+        child
+        for child in psutil.Process().children(recursive=True)
+        if "signpost.spiders.crawl_child" in " ".join(child.cmdline())
+    ]
     assert children, "the crawl child process was not found"
     for child in children:
         child.send_signal(signal.SIGKILL)

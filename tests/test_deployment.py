@@ -13,13 +13,13 @@ from prefect.runner import Runner
 from prefect.testing.utilities import prefect_test_harness
 from sqlalchemy import select
 
-from config.settings import Settings
 from conftest import news_desk_store, shared_data
-from fixtureweb import REFERENCE_NOW, FixtureServer, build_fixture_web
-from flows.deployments import ENTRYPOINT
-from flows.weekly import weekly_flow
-from store.db import open_store
-from store.schema import articles, digest_items, topics
+from signpost.config.settings import Settings
+from signpost.fixtureweb import REFERENCE_NOW, FixtureServer, build_fixture_web
+from signpost.flows.deployments import ENTRYPOINT
+from signpost.flows.weekly import weekly_flow
+from signpost.store.db import open_migrated_store
+from signpost.store.schema import articles, digest_items, topics
 
 pytestmark = pytest.mark.slow
 NOW = REFERENCE_NOW + timedelta(minutes=5)
@@ -32,7 +32,7 @@ def prefect_server():
 
 
 def drafted(url: str) -> list[tuple[str, str, int, str]]:
-    engine = open_store(url)
+    engine = open_migrated_store(url)
     with engine.connect() as connection:
         rows = connection.execute(
             select(topics.c.slug, articles.c.canonical_url, digest_items.c.position, digest_items.c.blurb)

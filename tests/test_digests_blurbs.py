@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conftest import shared_data
-from digests.blurbs import FURNITURE, MAX_BLURB_CHARS, is_furniture, make_blurb, split_sentences
+from signpost.digests.blurbs import FURNITURE, MAX_BLURB_CHARS, is_furniture, make_blurb, split_sentences
 
 FURNISHED = """Accept all cookies
 We use cookies to improve your experience on our site. By continuing you agree to our privacy policy.

@@ -12,16 +12,23 @@ from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
 
-from config.settings import Settings
-from digests.delivery import queue_digest, send_digest
-from digests.delivery_bench import approved_digest, store_articles
-from digests.mail_sink import free_port
-from store.candidates import DraftCandidate
-from store.communities import get_community, save_community
-from store.digests import get_digest
-from store.members import MemberImport, add_member, confirm_membership, import_members, join_community, unsubscribe
-from store.outbox import outbox_counts, outbox_rows
-from store.records import ExtractedArticle
+from builders import approved_digest, store_articles
+from signpost.config.settings import Settings
+from signpost.digests.delivery import queue_digest, send_digest
+from signpost.digests.mail_sink import free_port
+from signpost.store.candidates import DraftCandidate
+from signpost.store.communities import get_community, save_community
+from signpost.store.digests import get_digest
+from signpost.store.members import (
+    MemberImport,
+    add_member,
+    confirm_membership,
+    import_members,
+    join_community,
+    unsubscribe,
+)
+from signpost.store.outbox import outbox_counts, outbox_rows
+from signpost.store.records import ExtractedArticle
 
 ROOT = Path(__file__).resolve().parents[1]
 WEEK = datetime(2026, 3, 2, tzinfo=UTC)
@@ -158,9 +165,9 @@ def test_no_server_leaves_every_row_pending(engine, store_url, tmp_path):
 
 SENDER = """
 import sys
-from config.settings import load_settings
-from digests.delivery import send_digest
-from store.db import open_store
+from signpost.config.settings import load_settings
+from signpost.digests.delivery import send_digest
+from signpost.store.db import open_store
 settings = load_settings()
 send_digest(open_store(settings.store_url), settings, int(sys.argv[1]), batch_size=4)
 """

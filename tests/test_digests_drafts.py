@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from digests.compose import compose_draft
-from digests.delivery_bench import store_articles
-from digests.drafting import draft_digest
-from store.candidates import DraftCandidate
-from store.communities import Topic, get_community, save_community
-from store.digests import (
+from builders import store_articles
+from signpost.digests.compose import compose_draft
+from signpost.digests.drafting import draft_digest
+from signpost.store.candidates import DraftCandidate
+from signpost.store.communities import Topic, get_community, save_community
+from signpost.store.digests import (
     DigestLockedError,
     approve_digest,
     decide_item,
@@ -21,8 +21,8 @@ from store.digests import (
     load_items,
     move_item,
 )
-from store.records import ExtractedArticle
-from store.schema import article_groups, digests, stories, topic_scores
+from signpost.store.records import ExtractedArticle
+from signpost.store.schema import article_groups, digests, stories, topic_scores
 
 WEEK = datetime(2026, 3, 2, tzinfo=UTC)
 BODY = (

@@ -14,8 +14,8 @@ from urllib.parse import unquote
 
 from itsdangerous import URLSafeSerializer
 
-from digests import tokens
-from digests.render import (
+from signpost.digests import tokens
+from signpost.digests.render import (
     PREVIEW_MEMBER_ID,
     DigestContent,
     DigestRenderer,
@@ -25,7 +25,7 @@ from digests.render import (
     plain_text,
     safe_url,
 )
-from store.digests import CoveredBy, DigestItem
+from signpost.store.digests import CoveredBy, DigestItem
 
 MAIL = MailSettings("https://signpost.example.org", "Volunteer network <digest@signpost.example.org>", "s3cret")
 HOSTILE = [

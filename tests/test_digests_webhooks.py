@@ -9,12 +9,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from digests.delivery_bench import approved_digest, store_articles
-from digests.webhooks import post_digest
-from store.candidates import DraftCandidate
-from store.communities import get_community, save_community
-from store.records import ExtractedArticle
-from store.webhooks import post_states, save_webhooks
+from builders import approved_digest, store_articles
+from signpost.digests.webhooks import post_digest
+from signpost.store.candidates import DraftCandidate
+from signpost.store.communities import get_community, save_community
+from signpost.store.records import ExtractedArticle
+from signpost.store.webhooks import post_states, save_webhooks
 
 WEEK = datetime(2026, 3, 2, tzinfo=UTC)
 TEXT = "Volunteer managers shared what worked. Teams that met monthly kept more volunteers. Trustees agreed."

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from spiders.discovery import FetchError, HttpFetcher, discover
-from spiders.urls import check_source_url
+from signpost.spiders.discovery import FetchError, HttpFetcher, discover
+from signpost.spiders.urls import check_source_url
 
 Route = tuple[int, dict[str, str], bytes]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import typer.main
 
-from cli.main import app
-from config.settings import Settings
+from signpost.cli.main import app
+from signpost.config.settings import Settings
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

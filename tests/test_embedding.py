@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from classify.embedding import ARTICLE_CHARS, Embedder, article_text
-from config.settings import load_settings
 from conftest import shared_data
+from signpost.classify.embedding import ARTICLE_CHARS, Embedder, article_text
+from signpost.config.settings import load_settings
 
 pytest.importorskip("onnxruntime")
 

@@ -15,26 +15,26 @@ import yaml
 from aiosmtpd.controller import Controller
 from test_web_browser import CHROMIUM
 
-from classify.embed_stage import embed_pending
-from classify.embedding import Embedder
-from classify.group_stage import group_pending
-from classify.score_stage import score_community
-from config.settings import Settings
 from conftest import Inbox, shared_data
-from digests.drafting import draft_digest
-from digests.mail_sink import free_port
-from fixtureweb import REFERENCE_NOW, FixtureServer, build_fixture_web
-from spiders.crawl import crawl_sources
-from spiders.extraction_stage import extract_pending
-from spiders.registry import add_source_from_url
-from store.communities import get_community, save_community
-from store.db import open_store
-from store.digests import get_digest, load_items
-from store.members import add_member, confirm_membership, join_community
-from store.sources import list_sources
-from store.users import save_user, set_curator
-from web.app import create_app
-from web.security import hash_password
+from signpost.classify.embed_stage import embed_pending
+from signpost.classify.embedding import Embedder
+from signpost.classify.group_stage import group_pending
+from signpost.classify.score_stage import score_community
+from signpost.config.settings import Settings
+from signpost.digests.drafting import draft_digest
+from signpost.digests.mail_sink import free_port
+from signpost.fixtureweb import REFERENCE_NOW, FixtureServer, build_fixture_web
+from signpost.spiders.crawl import crawl_sources
+from signpost.spiders.extraction_stage import extract_pending
+from signpost.spiders.registry import add_source_from_url
+from signpost.store.communities import get_community, save_community
+from signpost.store.db import open_migrated_store
+from signpost.store.digests import get_digest, load_items
+from signpost.store.members import add_member, confirm_membership, join_community
+from signpost.store.sources import list_sources
+from signpost.store.users import save_user, set_curator
+from signpost.web.app import create_app
+from signpost.web.security import hash_password
 
 pytestmark = pytest.mark.slow
 PASSWORD = "correct horse battery"
@@ -43,7 +43,7 @@ TOPICS = ("business", "sport", "tech")
 
 def drafted_store(settings: Settings):
     """The fixture web crawled, extracted, embedded, grouped and scored, and the week's draft made."""
-    engine = open_store(settings.store_url)
+    engine = open_migrated_store(settings.store_url)
     spec = {topic["id"]: topic for topic in yaml.safe_load((shared_data("bbc") / "topics.yaml").read_text())["topics"]}
     save_community(
         engine,

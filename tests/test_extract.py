@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from spiders.extract import EXTRACTOR_VERSION, clean_text, decode_body, extract_page, parse_datetime
-from spiders.extraction_bench import (
+from signpost.bench.extraction import (
     format_extraction_table,
     load_ground_truth,
     run_extraction_bench,
@@ -17,7 +16,8 @@ from spiders.extraction_bench import (
     shingle_counts,
     word_f1,
 )
-from store.records import ExtractedArticle, Skipped
+from signpost.spiders.extract import EXTRACTOR_VERSION, clean_text, decode_body, extract_page, parse_datetime
+from signpost.store.records import ExtractedArticle, Skipped
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 EXTRACTION_DEV = SHARED_DATA / "extraction-dev"

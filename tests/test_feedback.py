@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import yaml
 
-from classify.feedback import CLICK_WEIGHT, Label, click_label, learn
-from classify.ranking import topic_vectors, zero_shot_scores
-from classify.ranking_bench import bench_text, default_embed, load_ranking_set, run_ranking_bench
 from conftest import shared_data
+from signpost.bench.ranking import bench_text, default_embed, load_ranking_set, run_ranking_bench
+from signpost.classify.feedback import CLICK_WEIGHT, Label, click_label, learn
+from signpost.classify.ranking import topic_vectors, zero_shot_scores
 
 # Per topic; enough for stable figures, few enough to embed in about 15 s on 2 cores.
 PER_TOPIC = 70

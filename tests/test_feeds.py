@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from spiders.feeds import FeedError, looks_like_feed, parse_feed
-from spiders.listing import listing_links
-from spiders.sitemaps import SitemapError, parse_sitemap, sitemap_urls_from_robots_txt
+from signpost.spiders.feeds import FeedError, looks_like_feed, parse_feed
+from signpost.spiders.listing import listing_links
+from signpost.spiders.sitemaps import SitemapError, parse_sitemap, sitemap_urls_from_robots_txt
 
 BASE = "https://example.org/blog/feed.xml"
 

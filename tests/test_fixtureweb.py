@@ -14,7 +14,7 @@ import httpx
 import lxml.etree
 import pytest
 
-from fixtureweb import FixtureServer, FixtureWeb, build_fixture_web
+from signpost.fixtureweb import FixtureServer, FixtureWeb, build_fixture_web
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BBC = DATA / "bbc"

@@ -6,13 +6,13 @@ import pytest
 from prefect.testing.utilities import prefect_test_harness
 
 from conftest import shared_data
-from fixtureweb import FixtureServer, build_fixture_web
-from flows.classification import classify_flow
-from flows.ingest import crawl_flow, extract_flow
-from spiders.registry import add_source_from_url
-from store.articles import count_articles
-from store.communities import save_community
-from store.sources import list_sources
+from signpost.fixtureweb import FixtureServer, build_fixture_web
+from signpost.flows.classification import classify_flow
+from signpost.flows.ingest import crawl_flow, extract_flow
+from signpost.spiders.registry import add_source_from_url
+from signpost.store.articles import count_articles
+from signpost.store.communities import save_community
+from signpost.store.sources import list_sources
 
 pytestmark = pytest.mark.slow
 

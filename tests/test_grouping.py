@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classify.clustering_bench import bbc_duplicate_scores, fixture_clustering_set, score_records
-from classify.grouping import GroupingItem, extend_grouping, group_items
-from classify.near_duplicates import find_duplicates
+from signpost.bench.clustering import bbc_duplicate_scores, fixture_clustering_set, score_records
+from signpost.classify.grouping import GroupingItem, extend_grouping, group_items
+from signpost.classify.near_duplicates import find_duplicates
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -156,7 +156,7 @@ def test_fixture_web_copies_share_their_originals_story() -> None:
     corpora = [SHARED_DATA / "bbc", SHARED_DATA / "sector-seeds"]
     if not all(folder.exists() for folder in corpora):
         pytest.skip(f"shared corpora not found under {SHARED_DATA} (bbc and sector-seeds)")
-    from fixtureweb import build_fixture_web
+    from signpost.fixtureweb import build_fixture_web
 
     records = fixture_clustering_set(build_fixture_web(corpora, sites=10, articles_per_site=20, seed=7))
     result, grouping = score_records(records, embed=None)

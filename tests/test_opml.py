@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from spiders.opml import OpmlError, OpmlSource, parse_opml, read_opml, write_opml
+from signpost.spiders.opml import OpmlError, OpmlSource, parse_opml, read_opml, write_opml
 
 NESTED = b"""<?xml version="1.0" encoding="UTF-8"?>
 <opml version="2.0">

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from digests.periods import ScheduleError, digest_period, next_run
+from signpost.digests.periods import ScheduleError, digest_period, next_run
 
 
 def test_weekly_period_ends_at_the_latest_run():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import shared_data
-from flows.pipeline_bench import format_pipeline_table, run_pipeline_bench
+from signpost.bench.pipeline import format_pipeline_table, run_pipeline_bench
 
 pytestmark = pytest.mark.slow
 

@@ -24,15 +24,15 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import aliased
 
-from cli.running import start_prefect_server
-from config.settings import Settings
 from conftest import POSTGRES_URL, news_desk_store, postgres_problem, shared_data
-from digests.mail_sink import free_port
-from fixtureweb import REFERENCE_NOW, FixtureServer, build_fixture_web
-from flows.runtime import STORE_WIDE
-from flows.weekly import weekly_flow
-from store.db import open_store
-from store.schema import (
+from signpost.cli.running import start_prefect_server
+from signpost.config.settings import Settings
+from signpost.digests.mail_sink import free_port
+from signpost.fixtureweb import REFERENCE_NOW, FixtureServer, build_fixture_web
+from signpost.flows.runtime import STORE_WIDE
+from signpost.flows.weekly import weekly_flow
+from signpost.store.db import open_migrated_store
+from signpost.store.schema import (
     article_groups,
     article_vectors,
     articles,
@@ -106,7 +106,7 @@ def store_schemas(postgres):
 
 def snapshot(url: str) -> dict:
     """Everything a run decides, keyed by URL rather than by id: articles, vectors, groups, scores, the draft."""
-    engine = open_store(url)
+    engine = open_migrated_store(url)
     original = aliased(articles)
     with engine.connect() as connection:
         found = {

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from digests.delivery_bench import free_port
+from signpost.digests.mail_sink import free_port
 
 pytestmark = pytest.mark.slow
 SIGNPOST = str(Path(sys.executable).with_name("signpost"))

@@ -8,13 +8,13 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from store.articles import count_articles, list_articles, save_article, text_fingerprint
-from store.communities import get_community, save_community
-from store.db import migrate
-from store.pages import known_urls, load_pages, pending_page_ids, record_sightings, save_pages
-from store.records import ExtractedArticle, FetchedPage
-from store.schema import metadata
-from store.sources import (
+from signpost.store.articles import count_articles, list_articles, save_article, text_fingerprint
+from signpost.store.communities import get_community, save_community
+from signpost.store.db import migrate
+from signpost.store.pages import known_urls, load_pages, pending_page_ids, record_sightings, save_pages
+from signpost.store.records import ExtractedArticle, FetchedPage
+from signpost.store.schema import metadata
+from signpost.store.sources import (
     backoff,
     finish_crawl,
     get_source,

@@ -11,12 +11,12 @@ import pytest
 import uvicorn
 from test_web_support import PASSWORD, Seeded, web_settings
 
-from config.settings import Settings
-from digests.delivery_bench import free_port
-from store.db import open_store
-from store.digests import get_digest, list_events, load_items
-from store.scores import community_decisions
-from web.app import create_app
+from signpost.config.settings import Settings
+from signpost.digests.mail_sink import free_port
+from signpost.store.db import open_migrated_store
+from signpost.store.digests import get_digest, list_events, load_items
+from signpost.store.scores import community_decisions
+from signpost.web.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -39,7 +39,7 @@ def browser():
 def live_server(tmp_path):
     # One browser run is enough: both databases are covered by the TestClient tests.
     settings = Settings(var_dir=tmp_path / "var", database_url=f"sqlite:///{tmp_path / 'signpost.db'}")
-    engine = open_store(settings.store_url)
+    engine = open_migrated_store(settings.store_url)
     seeded = Seeded(engine)
     port = free_port()
     app = create_app(web_settings(settings, public_url=f"http://127.0.0.1:{port}"))

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from test_web_support import csrf_of, markup_problems, post, sign_in
 
-from digests import tokens
-from store.communities import get_community
-from store.members import add_member, confirm_membership, join_community, member_topics, membership_status
-from store.review import click_tracking, list_suggestions
-from store.users import find_user
+from signpost.digests import tokens
+from signpost.store.communities import get_community
+from signpost.store.members import add_member, confirm_membership, join_community, member_topics, membership_status
+from signpost.store.review import click_tracking, list_suggestions
+from signpost.store.users import find_user
 
 pytest_plugins = ["test_web_support"]
 

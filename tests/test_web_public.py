@@ -10,16 +10,16 @@ from datetime import timedelta
 from defusedxml import ElementTree
 from test_web_support import HOSTILE_URL, SECRET, markup_problems
 
-from digests import tokens
-from digests.delivery import queue_digest, send_digest
-from digests.render import safe_url
-from store.db import utcnow
-from store.digests import approve_digest, load_items
-from store.members import add_member, confirm_membership, join_community
-from store.review import set_click_tracking
-from store.schema import digest_items, item_clicks
-from store.scores import community_decisions
-from web import security
+from signpost.digests import tokens
+from signpost.digests.delivery import queue_digest, send_digest
+from signpost.digests.render import safe_url
+from signpost.store.db import utcnow
+from signpost.store.digests import approve_digest, load_items
+from signpost.store.members import add_member, confirm_membership, join_community
+from signpost.store.review import set_click_tracking
+from signpost.store.schema import digest_items, item_clicks
+from signpost.store.scores import community_decisions
+from signpost.web import security
 
 pytest_plugins = ["test_web_support"]
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -11,13 +11,13 @@ from fastapi.testclient import TestClient
 from test_web_support import PASSWORD, post
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from digests import tokens
-from store.attempts import Allowance, subject_hash, take_attempt
-from store.members import add_member, confirm_membership, join_community
-from store.review import list_suggestions
-from store.schema import rate_limit_attempts
-from web.app import create_app
-from web.pages import SESSION_COOKIE
+from signpost.digests import tokens
+from signpost.store.attempts import Allowance, subject_hash, take_attempt
+from signpost.store.members import add_member, confirm_membership, join_community
+from signpost.store.review import list_suggestions
+from signpost.store.schema import rate_limit_attempts
+from signpost.web.app import create_app
+from signpost.web.pages import SESSION_COOKIE
 
 pytest_plugins = ["test_web_support"]
 

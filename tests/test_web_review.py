@@ -20,19 +20,19 @@ from test_web_support import (
     sign_in,
 )
 
-from classify.embedding import Embedder, article_text
-from classify.score_stage import score_community
-from digests.delivery_bench import free_port
-from spiders.single_page import extract_file_or_url
-from store.digests import get_digest, list_events, load_items
-from store.members import add_member, confirm_membership, join_community
-from store.review import add_suggestion
-from store.schema import digest_items, topic_scores
-from store.scores import article_texts, community_article_ids, community_decisions, record_decision
-from store.vectors import save_vectors
-from web import security
-from web.hooks import WebHooks
-from web.pages import SESSION_COOKIE
+from signpost.classify.embedding import Embedder, article_text
+from signpost.classify.score_stage import score_community
+from signpost.digests.mail_sink import free_port
+from signpost.spiders.single_page import extract_file_or_url
+from signpost.store.digests import get_digest, list_events, load_items
+from signpost.store.members import add_member, confirm_membership, join_community
+from signpost.store.review import add_suggestion
+from signpost.store.schema import digest_items, topic_scores
+from signpost.store.scores import article_texts, community_article_ids, community_decisions, record_decision
+from signpost.store.vectors import save_vectors
+from signpost.web import security
+from signpost.web.hooks import WebHooks
+from signpost.web.pages import SESSION_COOKIE
 
 pytest_plugins = ["test_web_support"]
 

@@ -13,17 +13,18 @@ from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from config.settings import Settings
-from digests.delivery_bench import free_port, store_articles
-from digests.drafting import draft_digest
-from store.communities import get_community, save_community
-from store.records import ExtractedArticle
-from store.schema import topic_scores
-from store.users import save_user, set_curator
-from web import security
-from web.app import create_app
-from web.hooks import WebHooks
-from web.pages import CSRF_COOKIE
+from builders import store_articles
+from signpost.config.settings import Settings
+from signpost.digests.drafting import draft_digest
+from signpost.digests.mail_sink import free_port
+from signpost.store.communities import get_community, save_community
+from signpost.store.records import ExtractedArticle
+from signpost.store.schema import topic_scores
+from signpost.store.users import save_user, set_curator
+from signpost.web import security
+from signpost.web.app import create_app
+from signpost.web.hooks import WebHooks
+from signpost.web.pages import CSRF_COOKIE
 
 WEEK = datetime(2026, 3, 2, tzinfo=UTC)
 SECRET = "web-test-secret-key"

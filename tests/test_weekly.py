@@ -13,17 +13,17 @@ from sqlalchemy import select
 from test_digests_webhooks import Receiver
 
 from conftest import save_news_desk, shared_data
-from fixtureweb import REFERENCE_NOW, FixtureServer, build_fixture_web
-from flows.publish import publish_due_flow
-from flows.weekly import run_report_markdown, weekly_flow
-from spiders.registry import add_source_from_url
-from store.communities import get_community
-from store.digests import approve_digest, get_digest, load_items
-from store.members import add_member, confirm_membership, join_community
-from store.schema import topic_scores
-from store.sources import save_source
-from store.users import save_user, set_curator
-from store.webhooks import save_webhooks
+from signpost.fixtureweb import REFERENCE_NOW, FixtureServer, build_fixture_web
+from signpost.flows.publish import publish_due_flow
+from signpost.flows.weekly import run_report_markdown, weekly_flow
+from signpost.spiders.registry import add_source_from_url
+from signpost.store.communities import get_community
+from signpost.store.digests import approve_digest, get_digest, load_items
+from signpost.store.members import add_member, confirm_membership, join_community
+from signpost.store.schema import topic_scores
+from signpost.store.sources import save_source
+from signpost.store.users import save_user, set_curator
+from signpost.store.webhooks import save_webhooks
 
 pytestmark = pytest.mark.slow
 

@@ -14,16 +14,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
 
-from config.settings import Settings
-from digests.render import safe_url
-from store.communities import Community, Topic, list_communities, save_community
-from store.members import MemberImport, import_members
-from store.review import click_tracking, set_click_tracking
-from store.sources import list_sources, set_source_enabled
-from store.users import User, list_users, save_user, set_curator
-from web import security
-from web.members import EMAIL, community_by_slug
-from web.pages import check_csrf, redirect, render, require_admin, web
+from signpost.config.settings import Settings
+from signpost.digests.render import safe_url
+from signpost.store.communities import Community, Topic, list_communities, save_community
+from signpost.store.members import MemberImport, import_members
+from signpost.store.review import click_tracking, set_click_tracking
+from signpost.store.sources import list_sources, set_source_enabled
+from signpost.store.users import User, list_users, save_user, set_curator
+from signpost.web import security
+from signpost.web.members import EMAIL, community_by_slug
+from signpost.web.pages import check_csrf, redirect, render, require_admin, web
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/admin", dependencies=[Depends(check_csrf)])

@@ -14,11 +14,11 @@ from fastapi.responses import PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from config.settings import Settings
-from store.db import open_store
-from web import security
-from web.hooks import WebHooks
-from web.pages import CSRF_COOKIE, SignInRequired, WebContext, make_environment, render, signin_redirect
+from signpost.config.settings import Settings
+from signpost.store.db import open_current_store
+from signpost.web import security
+from signpost.web.hooks import WebHooks
+from signpost.web.pages import CSRF_COOKIE, SignInRequired, WebContext, make_environment, render, signin_redirect
 
 STATIC = Path(__file__).with_name("static")
 # Pages hold scraped text: no script runs on them even if something slipped through, and no one frames them.
@@ -35,7 +35,7 @@ def create_app(settings: Settings, *, hooks: WebHooks | None = None) -> FastAPI:
     """The web app on the store of ``settings``; ``hooks`` bring fetching and discovery from spiders/."""
     if settings.secret_key is None or not settings.secret_key.get_secret_value():
         raise ValueError("the web app signs sessions and links: set SIGNPOST_SECRET_KEY")
-    engine = open_store(settings.store_url)
+    engine = open_current_store(settings.store_url)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -80,7 +80,7 @@ def create_app(settings: Settings, *, hooks: WebHooks | None = None) -> FastAPI:
         response.headers.update(error.headers or {})
         return response
 
-    from web import admin, auth, members, public, review
+    from signpost.web import admin, auth, members, public, review
 
     app.include_router(auth.router)
     app.include_router(review.router)

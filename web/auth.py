@@ -7,11 +7,11 @@ from datetime import timedelta
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from digests.notices import MailError, send_email
-from store.db import utcnow
-from store.users import end_session, find_user, get_user, mark_signed_in, save_user, start_session
-from web import limits, security
-from web.pages import (
+from signpost.digests.notices import MailError, send_email
+from signpost.store.db import utcnow
+from signpost.store.users import end_session, find_user, get_user, mark_signed_in, save_user, start_session
+from signpost.web import limits, security
+from signpost.web.pages import (
     SESSION_COOKIE,
     check_csrf,
     current_user,

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from config.settings import Settings
-from store.records import Source
+from signpost.config.settings import Settings
+from signpost.store.records import Source
 
 # Fetch a URL and extract its article as a JSON-ready dict (canonical_url, title, text, ...); ValueError if none.
 ExtractURL = Callable[[str], dict]

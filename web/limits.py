@@ -9,9 +9,9 @@ from typing import NoReturn
 
 from fastapi import HTTPException, Request
 
-from store.attempts import Allowance, Attempt, forget_attempt, forget_subject, take_attempt
-from store.members import normalise_email
-from web.pages import web
+from signpost.store.attempts import Allowance, Attempt, forget_attempt, forget_subject, take_attempt
+from signpost.store.members import normalise_email
+from signpost.web.pages import web
 
 SIGNIN = "signin"
 EMAIL = "email"

@@ -8,11 +8,11 @@ import re
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from digests import tokens
-from digests.notices import MailError, send_email
-from digests.render import safe_url
-from store.communities import Community, list_communities
-from store.members import (
+from signpost.digests import tokens
+from signpost.digests.notices import MailError, send_email
+from signpost.digests.render import safe_url
+from signpost.store.communities import Community, list_communities
+from signpost.store.members import (
     add_member,
     confirm_membership,
     get_member,
@@ -22,9 +22,9 @@ from store.members import (
     set_topics,
     unsubscribe,
 )
-from store.review import add_suggestion
-from web import limits, security
-from web.pages import check_csrf, redirect, render, web
+from signpost.store.review import add_suggestion
+from signpost.web import limits, security
+from signpost.web.pages import check_csrf, redirect, render, web
 
 router = APIRouter(dependencies=[Depends(check_csrf)])
 # RFC 8058: mail providers POST here without cookies or forms of ours; the signed token is the authority.

@@ -15,12 +15,12 @@ from itsdangerous import BadSignature
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import Engine
 
-from config.settings import Settings
-from digests.render import plain_text, safe_url
-from store.db import utcnow
-from store.users import User, session_user
-from web import security
-from web.hooks import WebHooks
+from signpost.config.settings import Settings
+from signpost.digests.render import plain_text, safe_url
+from signpost.store.db import utcnow
+from signpost.store.users import User, session_user
+from signpost.web import security
+from signpost.web.hooks import WebHooks
 
 TEMPLATES = Path(__file__).with_name("templates")
 SESSION_COOKIE = "signpost_session"

@@ -9,14 +9,14 @@ from xml.sax.saxutils import escape, quoteattr
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from digests import tokens
-from digests.render import load_content, period_label, plain_text, safe_url
-from store.communities import Community, list_communities
-from store.db import utcnow
-from store.review import click_target, feed_items, published_digests, record_click
-from store.scores import record_decision
-from web.members import community_by_slug
-from web.pages import render, web
+from signpost.digests import tokens
+from signpost.digests.render import load_content, period_label, plain_text, safe_url
+from signpost.store.communities import Community, list_communities
+from signpost.store.db import utcnow
+from signpost.store.review import click_target, feed_items, published_digests, record_click
+from signpost.store.scores import record_decision
+from signpost.web.members import community_by_slug
+from signpost.web.pages import render, web
 
 router = APIRouter()
 ATOM = "application/atom+xml; charset=utf-8"

@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
-from config.settings import Settings
-from digests.blurbs import make_blurb
-from digests.delivery import queue_digest, send_digest
-from digests.render import (
+from signpost.config.settings import Settings
+from signpost.digests.blurbs import make_blurb
+from signpost.digests.delivery import queue_digest, send_digest
+from signpost.digests.render import (
     PREVIEW_MEMBER_ID,
     DigestRenderer,
     MailSettings,
@@ -31,9 +31,9 @@ from digests.render import (
     plain_text,
     safe_url,
 )
-from store.communities import Community, list_communities
-from store.db import utcnow
-from store.digests import (
+from signpost.store.communities import Community, list_communities
+from signpost.store.db import utcnow
+from signpost.store.digests import (
     Digest,
     DigestLockedError,
     approve_digest,
@@ -45,8 +45,8 @@ from store.digests import (
     load_items,
     move_item,
 )
-from store.records import ExtractedArticle
-from store.review import (
+from signpost.store.records import ExtractedArticle
+from signpost.store.review import (
     add_item,
     click_counts,
     get_suggestion,
@@ -57,9 +57,9 @@ from store.review import (
     save_manual_article,
     topic_candidates,
 )
-from store.scores import record_decision
-from store.users import User
-from web.pages import check_csrf, redirect, render, require_reviewer, require_user, web
+from signpost.store.scores import record_decision
+from signpost.store.users import User
+from signpost.web.pages import check_csrf, redirect, render, require_reviewer, require_user, web
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/review", dependencies=[Depends(check_csrf)])

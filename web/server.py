@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uvicorn
 
-from config.settings import Settings
-from web.app import create_app
-from web.hooks import WebHooks
+from signpost.config.settings import Settings
+from signpost.web.app import create_app
+from signpost.web.hooks import WebHooks
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, *, hooks: WebHooks | None = None) -> None:

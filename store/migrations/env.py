@@ -2,12 +2,12 @@
 
 from alembic import context
 
-from store.schema import metadata
+from signpost.store.schema import metadata
 
 engine = context.config.attributes.get("engine")
 if engine is None:
-    from config.settings import load_settings
-    from store.db import make_engine
+    from signpost.config.settings import load_settings
+    from signpost.store.db import make_engine
 
     engine = make_engine(load_settings().store_url)
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from classify.grouping import GroupingItem, GroupingSettings, group_items
-from classify.near_duplicates import ItemId, find_duplicates
-from classify.ranking_bench import bench_text, default_embed
+from signpost.bench.ranking import bench_text, default_embed
+from signpost.classify.grouping import GroupingItem, GroupingSettings, group_items
+from signpost.classify.near_duplicates import ItemId, find_duplicates
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 

@@ -13,21 +13,21 @@ from pathlib import Path
 import yaml
 from sqlalchemy import Engine
 
-from classify.embed_stage import embed_pending
-from classify.embedding import Embedder
-from classify.group_stage import group_pending
-from classify.score_stage import score_community
-from config.settings import Settings
-from digests.drafting import draft_digest
-from fixtureweb import REFERENCE_NOW, FixtureServer, build_fixture_web
-from spiders.crawl import crawl_sources
-from spiders.extraction_stage import extract_pending
-from spiders.registry import add_source_from_url
-from store.articles import count_articles
-from store.communities import get_community, save_community
-from store.db import open_store
-from store.digests import load_items
-from store.sources import list_sources
+from signpost.classify.embed_stage import embed_pending
+from signpost.classify.embedding import Embedder
+from signpost.classify.group_stage import group_pending
+from signpost.classify.score_stage import score_community
+from signpost.config.settings import Settings
+from signpost.digests.drafting import draft_digest
+from signpost.fixtureweb import REFERENCE_NOW, FixtureServer, build_fixture_web
+from signpost.spiders.crawl import crawl_sources
+from signpost.spiders.extraction_stage import extract_pending
+from signpost.spiders.registry import add_source_from_url
+from signpost.store.articles import count_articles
+from signpost.store.communities import get_community, save_community
+from signpost.store.db import open_migrated_store
+from signpost.store.digests import load_items
+from signpost.store.sources import list_sources
 
 Progress = Callable[[str, int, int], None]
 
@@ -137,7 +137,7 @@ def run_pipeline_bench(
             retry_times=0,
             max_pages_per_source=max(200, articles_per_site * 2),
         )
-        engine = open_store(settings.store_url)
+        engine = open_migrated_store(settings.store_url)
         community = bench_community(engine, corpus_dirs)
         # The bench's store is temporary, but the int8 model built from the shipped one is kept in the usual var/.
         embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import trafilatura
 
-from spiders.extract import extract_page
-from store.records import ExtractedArticle
+from signpost.spiders.extract import extract_page
+from signpost.store.records import ExtractedArticle
 
 SHINGLE_SIZE = 4
 _TOKEN_RE = re.compile(r"\w+")

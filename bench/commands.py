@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cli.context import console, progress_bar
+from signpost.cli.context import console, progress_bar
 
 app = typer.Typer(help="Measure quality and speed on the benchmark data sets.", no_args_is_help=True)
 
@@ -21,7 +21,7 @@ def extraction(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
 ) -> None:
     """Signpost's extraction beside bare trafilatura.extract, same pages, same run: F1, P, R and ms/page."""
-    from spiders.extraction_bench import format_extraction_table, run_extraction_bench
+    from signpost.bench.extraction import format_extraction_table, run_extraction_bench
 
     with progress_bar("extracting") as update:
         result = run_extraction_bench(dataset, out=out, limit=limit, progress=update)
@@ -35,15 +35,19 @@ def extraction(
 def pipeline(
     sites: Annotated[int, typer.Option(help="Sites in the fixture web.")] = 50,
     articles_per_site: Annotated[int, typer.Option(help="Articles each site publishes.")] = 40,
+    corpus: Annotated[
+        list[Path] | None,
+        typer.Option(help="Ranking-set folder whose articles the sites publish (repeatable); the demo's by default."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
 ) -> None:
     """The whole week on the fixture web, run twice: time and throughput per stage, peak memory, re-run cost."""
-    from cli.demo import demo_corpora
-    from flows.pipeline_bench import format_pipeline_table, run_pipeline_bench
+    from signpost.bench.pipeline import format_pipeline_table, run_pipeline_bench
+    from signpost.fixtureweb import DEMO_CORPUS
 
     with progress_bar("pipeline") as update:
         result = run_pipeline_bench(
-            demo_corpora(), sites, articles_per_site, progress=lambda stage, done, total: update(done, total)
+            corpus or [DEMO_CORPUS], sites, articles_per_site, progress=lambda stage, done, total: update(done, total)
         )
     if as_json:
         typer.echo(json.dumps(result))
@@ -60,7 +64,7 @@ def ranking(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
 ) -> None:
     """Topic ranking (MAP, nDCG@10, P@10), zero-shot or after feedback, beside the softmax baseline."""
-    from classify.ranking_bench import format_ranking_table, run_ranking_bench
+    from signpost.bench.ranking import format_ranking_table, run_ranking_bench
 
     with console.status("embedding and scoring"):
         result = run_ranking_bench(dataset, feedback=feedback, seed=seed, out=out)
@@ -77,7 +81,7 @@ def clustering(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
 ) -> None:
     """Story clusters and copies: B-cubed and pairwise precision, recall and F1 against the set's stories."""
-    from classify.clustering_bench import format_clustering_table, run_clustering_bench
+    from signpost.bench.clustering import format_clustering_table, run_clustering_bench
 
     with console.status("embedding and grouping"):
         result = run_clustering_bench(dataset, out=out)
@@ -98,7 +102,7 @@ def delivery(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
 ) -> None:
     """A digest for N members rendered and handed to a local aiosmtpd server: emails/s to render and to send."""
-    from digests.delivery_bench import format_delivery_table, run_delivery_bench
+    from signpost.bench.delivery import format_delivery_table, run_delivery_bench
 
     with progress_bar("sending") as update:
         result = run_delivery_bench(
@@ -117,7 +121,7 @@ def embed(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
 ) -> None:
     """Signpost's embedder beside plain sentence-transformers, same texts, same run: docs/s, ratio, cosine."""
-    from classify.embedding_bench import format_embedding_table, run_embedding_bench
+    from signpost.bench.embedding import format_embedding_table, run_embedding_bench
 
     with progress_bar("embedding") as update:
         result = run_embedding_bench(dataset, limit=limit, progress=update)

@@ -8,27 +8,27 @@ import smtplib
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
 
-from config.settings import Settings
-from digests.compose import compose_draft
-from digests.delivery import queue_digest, send_digest
-from digests.mail_sink import free_port
-from digests.render import DigestRenderer, MailSettings, Recipient, load_content
-from store.articles import save_article
-from store.candidates import DraftCandidate
-from store.communities import Community, get_community, save_community
-from store.db import open_store
-from store.digests import approve_digest, save_draft
-from store.members import MemberImport, import_members
-from store.outbox import outbox_counts, outbox_rows
-from store.pages import load_pages, pending_page_ids, save_pages
-from store.records import ExtractedArticle, FetchedPage
-from store.sources import save_source
+from signpost.config.settings import Settings
+from signpost.digests.compose import compose_draft
+from signpost.digests.delivery import queue_digest, send_digest
+from signpost.digests.mail_sink import free_port
+from signpost.digests.render import DigestRenderer, MailSettings, Recipient, load_content
+from signpost.store.articles import save_article
+from signpost.store.candidates import DraftCandidate
+from signpost.store.communities import get_community, save_community
+from signpost.store.db import open_migrated_store
+from signpost.store.digests import approve_digest, save_draft
+from signpost.store.members import MemberImport, import_members
+from signpost.store.outbox import outbox_counts, outbox_rows
+from signpost.store.pages import load_pages, pending_page_ids, save_pages
+from signpost.store.records import ExtractedArticle, FetchedPage
+from signpost.store.sources import save_source
 
 BENCH_TOPICS = ("recruitment", "wellbeing", "fundraising", "digital", "safeguarding", "governance", "learning")
 WORD_LIST = (
@@ -36,45 +36,6 @@ WORD_LIST = (
     "donors impact evidence partnership toolkit mentoring retention inclusion outcomes funding strategy peer"
 )
 WORDS = WORD_LIST.split()
-
-
-def store_articles(engine: Engine, source_name: str, site: str, articles: Sequence[ExtractedArticle]) -> list[int]:
-    """Put articles in the store as the extract stage would, credited to one source; returns their ids."""
-    source_id = save_source(engine, url=f"{site}/feed", site_url=f"{site}/", name=source_name, kind="feed")
-    now = datetime.now(UTC)
-    save_pages(
-        engine,
-        [
-            FetchedPage(url=article.canonical_url, source_id=source_id, status=200, fetched_at=now, body=b"-")
-            for article in articles
-        ],
-    )
-    page_ids = {page.url: page.id for page in load_pages(engine, pending_page_ids(engine))}
-    return [
-        save_article(
-            engine,
-            article,
-            page_id=page_ids[article.canonical_url],
-            source_id=source_id,
-            page_url=article.canonical_url,
-            extractor="bench",
-        )[0]
-        for article in articles
-    ]
-
-
-def approved_digest(
-    engine: Engine,
-    community: Community,
-    candidates: Mapping[int, Sequence[DraftCandidate]],
-    period_start: datetime,
-    actor: str = "curator@example.org",
-) -> int:
-    """Compose, save and approve a digest from ready candidates (the ranking is not what is measured here)."""
-    items = compose_draft(community.topics, candidates, per_topic=community.items_per_topic)
-    digest_id = save_draft(engine, community.id, period_start, period_start + timedelta(days=7), items, actor=actor)
-    approve_digest(engine, digest_id, actor)
-    return digest_id
 
 
 def synthetic_article(rng: random.Random, number: int, topic: str) -> ExtractedArticle:
@@ -100,7 +61,18 @@ def build_bench_store(engine: Engine, members: int, topics: int, items_per_topic
     )
     community = get_community(engine, "bench")
     articles = [synthetic_article(rng, number, slugs[number % topics]) for number in range(topics * items_per_topic)]
-    ids = store_articles(engine, "Sector News", "https://news.example.org", articles)
+    # Stored as the extract stage leaves them: a fetched page each, then its article.
+    site = "https://news.example.org"
+    source_id = save_source(engine, url=f"{site}/feed", site_url=f"{site}/", name="Sector News", kind="feed")
+    fetched_at = datetime.now(UTC)
+    save_pages(engine, [FetchedPage(a.canonical_url, source_id, 200, fetched_at, body=b"-") for a in articles])
+    pages = {page.url: page.id for page in load_pages(engine, pending_page_ids(engine))}
+    ids = [
+        save_article(
+            engine, a, page_id=pages[a.canonical_url], source_id=source_id, page_url=a.canonical_url, extractor="bench"
+        )[0]
+        for a in articles
+    ]
     candidates: dict[int, list[DraftCandidate]] = {}
     for number, (article, article_id) in enumerate(zip(articles, ids, strict=True)):
         topic = community.topics[number % topics]
@@ -116,7 +88,10 @@ def build_bench_store(engine: Engine, members: int, topics: int, items_per_topic
                 1.0 - number / 1000,
             )
         )
-    digest_id = approved_digest(engine, community, candidates, datetime(2026, 3, 2, tzinfo=UTC))
+    period_start = datetime(2026, 3, 2, tzinfo=UTC)
+    items = compose_draft(community.topics, candidates, per_topic=community.items_per_topic)
+    digest_id = save_draft(engine, community.id, period_start, period_start + timedelta(days=7), items, actor="bench")
+    approve_digest(engine, digest_id, "bench")
     topic_ids = [topic.id for topic in community.topics]
     rows = [
         MemberImport(f"member{number}@example.net", f"Member {number}", rng.sample(topic_ids, rng.randint(1, 3)))
@@ -210,7 +185,7 @@ def run_delivery_bench(
     """Render and send a digest to ``members`` members through a local aiosmtpd server; emails/s of each part."""
     with tempfile.TemporaryDirectory(prefix="signpost-bench-") as folder:
         url = store_url or f"sqlite:///{Path(folder) / 'bench.db'}"
-        engine = open_store(url)
+        engine = open_migrated_store(url)
         sink = SmtpSink(sink_processes)
         try:
             port = sink.port

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from classify.embedding import Embedder, article_text, model_directory
-from config.settings import load_settings
+from signpost.classify.embedding import Embedder, article_text, model_directory
+from signpost.config.settings import load_settings
 
 # Texts are timed in rounds that alternate between the two, so load from other processes on the machine
 # falls on both sides alike and the ratio stays meaningful even when the absolute figures wander.

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from classify.feedback import Label, learn
-from classify.ranking import (
+from signpost.classify.feedback import Label, learn
+from signpost.classify.ranking import (
     TEMPERATURE,
     Embed,
     TopicSpec,
@@ -66,7 +66,7 @@ def default_embed() -> Embed:
     """classify.embedding's Embedder when it is there, else plain sentence-transformers on the shipped model."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
-        from classify.embedding import Embedder  # type: ignore[import-not-found]
+        from signpost.classify.embedding import Embedder  # type: ignore[import-not-found]
 
         return Embedder().embed
     except Exception:
