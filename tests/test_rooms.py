@@ -103,12 +103,9 @@ def test_a_wheel_installs_signpost_alone_and_a_stray_config_module_shadows_nothi
     site = subprocess.run(
         [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], capture_output=True, text=True
     ).stdout.strip()
-    ours = subprocess.run(
-        [sys.executable, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    Path(site, "parent_env.pth").write_text(ours + "\n")
+    # Every site-packages folder this interpreter sees (a .pth-linked one too), but not its editable finder.
+    ours = [entry for entry in sys.path if entry.endswith("site-packages") and Path(entry).is_dir()]
+    Path(site, "parent_env.pth").write_text("\n".join(ours) + "\n")
     subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(wheel)], check=True)
 
     work = tmp_path / "work"
