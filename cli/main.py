@@ -55,11 +55,13 @@ def migrate() -> None:
 @app.command()
 def sync(file: Annotated[Path, typer.Argument(help="YAML file of communities, topics and sources.")]) -> None:
     """Make the store match a sources-and-communities file (errors name the file, line and field)."""
-    from signpost.spiders.registry import sync_file
+    from signpost.spiders.registry import add_source_from_url
+    from signpost.spiders.urls import check_source_url
+    from signpost.store.sync import sync_file
 
     settings, engine = settings_and_store()
     try:
-        report = sync_file(engine, settings, file)
+        report = sync_file(engine, settings, file, discover=add_source_from_url, check_url=check_source_url)
     except ConfigError as error:
         errors.print(f"[red]{file} is not valid:[/red]\n{error}")
         raise typer.Exit(1) from error

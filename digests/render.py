@@ -93,7 +93,8 @@ def load_content(engine: Engine, digest_id: int, states: tuple[str, ...] = ("app
     community = next(c for c in list_communities(engine) if c.id == digest.community_id)
     items = load_items(engine, digest_id, states)
     sections = []
-    for topic in community.topics:
+    # Archived topics too: a digest sent before its topic was archived keeps that section in the archive.
+    for topic in community.every_topic:
         section_items = tuple(item for item in items if item.topic_id == topic.id)
         if section_items:
             sections.append(Section(topic.id, topic.slug, topic.name, section_items))

@@ -119,6 +119,12 @@ def draft_page(request: Request, digest_id: int, user: User = Depends(require_us
     sections = [
         {"topic": topic, "items": [item for item in items if item.topic_id == topic.id]} for topic in community.topics
     ]
+    # An item approved before its topic was archived still goes out with this digest: the curator sees it.
+    sections += [
+        {"topic": topic, "items": [item for item in items if item.topic_id == topic.id]}
+        for topic in community.archived_topics
+        if any(item.topic_id == topic.id for item in items)
+    ]
     return render(
         request,
         "draft.html",
