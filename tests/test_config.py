@@ -147,7 +147,9 @@ def test_names_with_control_characters_are_refused(tmp_path, name):
         with pytest.raises(ConfigError, match="control characters") as caught:
             load_signpost_file(write(tmp_path, GOOD.replace(target, f'name: "{quoted}"')))
         assert caught.value.problems[0].line in (3, 7)
-    source = GOOD.replace("    communities: [volunteering]\n", f'    communities: [volunteering]\n    name: "{quoted}"\n')
+    source = GOOD.replace(
+        "    communities: [volunteering]\n", f'    communities: [volunteering]\n    name: "{quoted}"\n'
+    )
     with pytest.raises(ConfigError, match="sources.0.name: .*control characters"):
         load_signpost_file(write(tmp_path, source))
 
