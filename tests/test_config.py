@@ -150,10 +150,10 @@ def test_names_with_control_characters_are_refused(tmp_path, name):
     source = GOOD.replace(
         "    communities: [volunteering]\n", f'    communities: [volunteering]\n    name: "{quoted}"\n'
     )
-    with pytest.raises(ConfigError, match="sources.0.name: .*control characters"):
+    with pytest.raises(ConfigError, match=r"sources\.0\.name: .*control characters"):
         load_signpost_file(write(tmp_path, source))
 
 
 def test_a_bad_slug_says_the_rule(tmp_path):
-    with pytest.raises(ConfigError, match="communities.0.slug: use a-z, 0-9 and -"):
+    with pytest.raises(ConfigError, match=r"communities\.0\.slug: use a-z, 0-9 and -"):
         load_signpost_file(write(tmp_path, GOOD.replace("slug: volunteering", "slug: Volunteering Network")))
