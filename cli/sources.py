@@ -52,7 +52,8 @@ def add(
         source, discovery = add_source_from_url(
             engine, settings, url, communities=community or [], name=name, kind=kind
         )
-    except (UnsafeURLError, NothingToCrawlError, LookupError) as error:
+    # ValueError also covers a --name with control characters, which the store refuses.
+    except (UnsafeURLError, NothingToCrawlError, ValueError, LookupError) as error:
         errors.print(f"[red]Cannot add {url}:[/red] {error}")
         raise typer.Exit(1) from error
     table = Table(title=f"Found at {url}")
