@@ -212,3 +212,30 @@ def test_a_topic_removed_by_sync_is_archived_with_its_labels_and_published_items
     with engine.connect() as connection:
         rescored = connection.scalars(select(topic_scores.c.topic_id).where(topic_scores.c.scored_at >= started))
         assert set(rescored) == {recruitment, wellbeing}
+
+
+@pytest.fixture(scope="module")
+def paged_web():
+    web = build_fixture_web([DEMO_CORPUS], sites=1, articles_per_site=30, faults=False)
+    with FixtureServer(web, port=0):
+        yield web
+
+
+def test_max_depth_zero_keeps_a_listing_crawl_to_its_first_page(signpost, paged_web, tmp_path, engine, settings):
+    from signpost.spiders.crawl import crawl_sources
+    from signpost.store.pages import page_counts
+
+    [site] = paged_web.sites
+    assert site.has_listing
+    path = tmp_path / "signpost.yaml"
+    listing = f"sources:\n  - url: {site.listing_url}\n    kind: listing\n"
+    path.write_text(listing + "    max_depth: 0\n")
+    signpost("sync", str(path))
+    crawl_sources(engine, settings, list_sources(engine))
+    first_page = page_counts(engine).get("pending", 0)
+    assert 0 < first_page <= site.listing_page_size
+    # One level deeper, the crawl follows the listing's next page and finds the articles it lists.
+    path.write_text(listing + "    max_depth: 1\n")
+    signpost("sync", str(path))
+    crawl_sources(engine, settings, list_sources(engine))
+    assert page_counts(engine).get("pending", 0) > first_page
