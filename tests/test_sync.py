@@ -105,6 +105,16 @@ def test_sync_refuses_an_alias_bomb_and_duplicate_keys_from_the_command_line(sig
     twice.write_text(COMMUNITY.format(wellbeing="") + "    timezone: Europe/London\n")
     output = signpost("sync", str(twice), expect=1).output
     assert f"{twice}:10: communities.0.timezone: duplicate key" in output
+    # The rules the admin's forms apply: a schedule that is not cron, a name with a line break; nothing is saved.
+    bad = tmp_path / "bad.yaml"
+    text = COMMUNITY.format(wellbeing="").replace(
+        "    timezone: UTC\n", "    timezone: UTC\n    schedule: every tuesday-ish\n"
+    )
+    bad.write_text(text.replace("name: Volunteering", 'name: "Volunteering\\r\\nBcc: all@example.org"'))
+    output = signpost("sync", str(bad), expect=1).output
+    assert f"{bad}:3: communities.0.name: a name may not contain control characters" in output
+    assert f"{bad}:5: communities.0.schedule: not a cron expression" in output
+    assert signpost("weekly", expect=1).output.startswith("No communities yet")
 
 
 def _article(slug: str, title: str, day: int) -> ExtractedArticle:
