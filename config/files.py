@@ -63,8 +63,9 @@ class SignpostLoader(yaml.SafeLoader):
 class _Composed:
     """Plain Python values from a composed document, the line of every location, and duplicate keys found."""
 
-    def __init__(self, loader: SignpostLoader) -> None:
+    def __init__(self, loader: SignpostLoader, path: Path) -> None:
         self.loader = loader
+        self.path = path
         self.lines: dict[tuple, int] = {}
         self.duplicates: list[tuple[tuple, int]] = []
 
@@ -84,7 +85,13 @@ class _Composed:
             return mapping
         if isinstance(node, yaml.SequenceNode):
             return [self.value(item, (*loc, index)) for index, item in enumerate(node.value)]
-        return self.loader.construct_object(node, deep=True)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError) as error:
+            # A scalar YAML reads as a date that is no date (2026-02-30) raises ValueError, not a YAMLError.
+            field = ".".join(map(str, loc)) or "(top)"
+            problem = ConfigProblem(self.path, node.start_mark.line + 1, field, f"not a value YAML can read: {error}")
+            raise ConfigError([problem]) from error
 
 
 def _suggest(model: type[BaseModel], loc: tuple) -> str:
@@ -121,12 +128,8 @@ def _compose(path: Path, text: str) -> tuple[Any, dict[tuple, int]]:
         raise ConfigError([ConfigProblem(path, line, "(syntax)", f"not valid YAML: {problem}")]) from error
     finally:
         loader.dispose()
-    composed = _Composed(loader)
-    try:
-        data = composed.value(root) if root is not None else {}
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise ConfigError([ConfigProblem(path, mark.line + 1 if mark else 0, "(value)", str(error))]) from error
+    composed = _Composed(loader, path)
+    data = composed.value(root) if root is not None else {}
     lines = composed.lines
     if composed.duplicates:
         raise ConfigError(

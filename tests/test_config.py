@@ -157,3 +157,10 @@ def test_names_with_control_characters_are_refused(tmp_path, name):
 def test_a_bad_slug_says_the_rule(tmp_path):
     with pytest.raises(ConfigError, match=r"communities\.0\.slug: use a-z, 0-9 and -"):
         load_signpost_file(write(tmp_path, GOOD.replace("slug: volunteering", "slug: Volunteering Network")))
+
+
+def test_a_date_that_is_no_date_is_a_problem_on_its_line(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_signpost_file(write(tmp_path, GOOD.replace("name: Volunteer managers network", "name: 2026-02-30")))
+    [problem] = caught.value.problems
+    assert (problem.line, problem.field) == (3, "communities.0.name")
