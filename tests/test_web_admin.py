@@ -20,6 +20,8 @@ def admin(client):
 
 
 def test_a_schedule_that_is_not_cron_is_refused_on_the_form_and_not_saved(admin, seeded):
+    for page in ("/admin/communities", "/admin/communities/vol", "/admin/sources"):
+        assert admin.get(page).status_code == 200
     form = {"slug": "vol", "name": "Volunteering", "timezone": "UTC", "schedule": "every tuesday-ish"}
     refused = post(admin, "/admin/communities", {**form, "items_per_topic": "3"})
     assert refused.status_code == 400

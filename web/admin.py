@@ -103,7 +103,8 @@ def source_enabled(request: Request, source_id: int, enabled: str = Form(...), u
 
 @router.get("/communities")
 def communities_page(request: Request, user: User = Depends(require_admin)):
-    return render(request, "admin_communities.html", communities=list_communities(web(request).engine))
+    engine = web(request).engine
+    return render(request, "admin_communities.html", communities=list_communities(engine), problems=(), typed={})
 
 
 def _topic_dicts(topics: list[Topic]) -> list[dict]:
@@ -137,8 +138,9 @@ def save_community_form(
     user: User = Depends(require_admin),
 ):
     engine = web(request).engine
-    typed = dict(slug=slug.strip(), name=name, description=description, timezone=timezone.strip())
-    typed |= dict(schedule=schedule.strip(), items_per_topic=items_per_topic.strip())
+    # An empty field means what leaving it out of a file means: the default.
+    typed = dict(slug=slug.strip(), name=name, description=description, timezone=timezone.strip() or "Europe/London")
+    typed |= dict(schedule=schedule.strip() or "0 7 * * MON", items_per_topic=items_per_topic.strip() or "5")
     existing = next((c for c in list_communities(engine) if c.slug == typed["slug"]), None)
     try:
         declared = CommunityConfig(**typed)
