@@ -144,7 +144,9 @@ class MarkupCheck(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         given = dict(attrs)
         ours = (tag == "script" and (given.get("src") or "").startswith("/static/")) or (
-            tag == "img" and given.get("class") == "lead" and (given.get("src") or "").startswith(("https://", "http://"))
+            tag == "img"
+            and given.get("class") == "lead"
+            and (given.get("src") or "").startswith(("https://", "http://"))
         )
         if tag in ("script", "img", "b", "em") and not ours:
             self.problems.append(f"<{tag}> element")

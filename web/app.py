@@ -83,11 +83,13 @@ def create_app(settings: Settings, *, hooks: WebHooks | None = None) -> FastAPI:
         response.headers.update(error.headers or {})
         return response
 
-    from signpost.web import admin, auth, members, public, review
+    from signpost.web import admin, admin_members, auth, dashboard, members, public, review
 
     app.include_router(auth.router)
     app.include_router(review.router)
     app.include_router(admin.router)
+    app.include_router(admin_members.router)
+    app.include_router(dashboard.router)
     app.include_router(members.router)
     app.include_router(members.one_click)
     app.include_router(public.router)
