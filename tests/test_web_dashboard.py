@@ -20,7 +20,7 @@ from signpost.store.dashboard import community_figures, crawl_history
 from signpost.store.digests import load_items
 from signpost.store.members import add_member, confirm_membership, join_community, member_topics, unsubscribe
 from signpost.store.review import set_click_tracking
-from signpost.store.schema import members, outbox
+from signpost.store.schema import articles, members, outbox
 from signpost.store.scores import record_decision
 from signpost.store.sources import finish_crawl, get_source, start_crawl
 
@@ -180,12 +180,23 @@ def test_an_admin_finds_changes_exports_and_removes_members(client, seeded):
 
 
 def test_each_draft_item_shows_what_a_curator_weighs_and_the_rest_of_a_section_is_decided_at_once(client, seeded):
+    # The page had a lead image; a javascript: one never becomes an image.
+    with seeded.engine.begin() as connection:
+        connection.execute(
+            update(articles)
+            .where(articles.c.id == seeded.vol_articles[0])
+            .values(lead_image="https://alpha.example/a0.jpg")
+        )
+        connection.execute(
+            update(articles).where(articles.c.id == seeded.vol_articles[1]).values(lead_image="javascript:alert(1)")
+        )
     sign_in(client, "sam@example.org")
     draft = client.get(f"/review/digests/{seeded.vol_digest}").text
     assert "1st of 6 candidates for Recruitment" in draft and "3rd of 6 candidates for Recruitment" in draft
     assert "clear fit" in draft and "1 min read" in draft and "1 source carried it" in draft
     assert "02 Mar 2026" in draft or "03 Mar 2026" in draft
     assert "score 1.00" not in draft
+    assert draft.count('<img class="lead"') == 1 and 'src="https://alpha.example/a0.jpg"' in draft
 
     items = load_items(seeded.engine, seeded.vol_digest)
     recruiting = [item for item in items if item.topic_id == seeded.recruitment]

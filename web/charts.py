@@ -13,26 +13,24 @@ from signpost.store.dashboard import CrawlPoint
 PALETTE = ("#1f5fbf", "#1d7a46", "#b3261e", "#7a4b00", "#6b3fa0", "#00707a", "#5d6678")
 
 
-def _nice_top(value: float) -> int:
-    """A round number at or above ``value`` for the top of the axis."""
-    if value <= 5:
-        return 5
-    magnitude = 10 ** (len(str(int(value))) - 1)
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * magnitude:
-            return int(step * magnitude)
-    return int(10 * magnitude)
+def _nice_step(value: float) -> int:
+    """A round step (1, 2 or 5 times a power of ten) so that four steps reach ``value``: whole-number marks."""
+    magnitude = 1
+    while True:
+        for step in (1, 2, 5):
+            if step * magnitude * 4 >= value:
+                return step * magnitude
+        magnitude *= 10
 
 
-def line_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence[int]]]) -> Markup:
-    """One line per series over the labels (weeks), with axis marks, points and a legend."""
-    width, height, left, right, top, bottom = 640, 240, 44, 12, 16, 56
+def bar_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence[int]]]) -> Markup:
+    """Bars side by side per label (week), one colour per series, each bar with its figure, and a legend."""
+    width, height, left, right, top, bottom = 640, 250, 44, 12, 18, 60
     inner_w, inner_h = width - left - right, height - top - bottom
-    peak = _nice_top(max((max(values, default=0) for _, values in series), default=0))
-    count = max(len(labels), 1)
-
-    def x(index: int) -> float:
-        return left + (inner_w * (index + 0.5) / count)
+    step = _nice_step(max((max(values, default=0) for _, values in series), default=0))
+    peak = step * 4
+    group = inner_w / max(len(labels), 1)
+    bar = min(28.0, group * 0.8 / max(len(series), 1))
 
     def y(value: float) -> float:
         return top + inner_h - inner_h * value / peak
@@ -41,33 +39,45 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, Se
         f"{name}: " + ", ".join(f"{label} {value}" for label, value in zip(labels, values, strict=True))
         for name, values in series
     )
+    ident = _id(title)
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-        f'aria-labelledby="{_id(title)}-t {_id(title)}-d" xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="{_id(title)}-t">{escape(title)}</title><desc id="{_id(title)}-d">{escape(described)}</desc>',
+        f'aria-labelledby="{ident}-t {ident}-d" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{ident}-t">{escape(title)}</title><desc id="{ident}-d">{escape(described)}</desc>',
     ]
     for tick in range(5):
-        value = peak * tick / 4
         parts.append(
-            f'<line x1="{left}" x2="{width - right}" y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="#d8dce4"/>'
-            f'<text x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end" font-size="11" fill="#5d6678">'
-            f"{value:g}</text>"
+            f'<line x1="{left}" x2="{width - right}" y1="{y(step * tick):.1f}" y2="{y(step * tick):.1f}" '
+            f'stroke="#d8dce4"/><text x="{left - 6}" y="{y(step * tick) + 4:.1f}" text-anchor="end" font-size="11" '
+            f'fill="#5d6678">{step * tick}</text>'
         )
     for index, label in enumerate(labels):
+        middle = left + group * (index + 0.5)
         parts.append(
-            f'<text x="{x(index):.1f}" y="{top + inner_h + 16}" text-anchor="middle" font-size="11" fill="#5d6678">'
+            f'<text x="{middle:.1f}" y="{top + inner_h + 16}" text-anchor="middle" font-size="11" fill="#5d6678">'
             f"{escape(label)}</text>"
         )
-    for number, (name, values) in enumerate(series):
+        start = middle - bar * len(series) / 2
+        for number, (_, values) in enumerate(series):
+            value = values[index]
+            x = start + number * bar
+            parts.append(
+                f'<rect x="{x + 1:.1f}" y="{y(value):.1f}" width="{bar - 2:.1f}" height="{y(0) - y(value):.1f}" '
+                f'fill="{PALETTE[number % len(PALETTE)]}"/>'
+            )
+            if bar >= 14:
+                parts.append(
+                    f'<text x="{x + bar / 2:.1f}" y="{y(value) - 3:.1f}" text-anchor="middle" font-size="10" '
+                    f'fill="#1d2330">{value}</text>'
+                )
+    legend_x = float(left)
+    for number, (name, _) in enumerate(series):
         colour = PALETTE[number % len(PALETTE)]
-        points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
-        parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
-        parts.extend(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3" fill="{colour}"/>' for i, v in enumerate(values))
-        legend_x = left + number * 110
         parts.append(
-            f'<rect x="{legend_x}" y="{height - 18}" width="12" height="12" fill="{colour}"/>'
-            f'<text x="{legend_x + 16}" y="{height - 8}" font-size="12" fill="#1d2330">{escape(name)}</text>'
+            f'<rect x="{legend_x:.0f}" y="{height - 20}" width="12" height="12" fill="{colour}"/>'
+            f'<text x="{legend_x + 16:.0f}" y="{height - 10}" font-size="12" fill="#1d2330">{escape(name)}</text>'
         )
+        legend_x += 28 + 7 * len(name)
     parts.append("</svg>")
     return Markup("".join(parts))
 

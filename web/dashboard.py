@@ -14,7 +14,7 @@ from signpost.store.communities import Community, list_communities
 from signpost.store.dashboard import DigestFigures, click_breakdown, community_figures, digest_figures
 from signpost.store.digests import get_digest
 from signpost.store.users import User
-from signpost.web.charts import line_chart
+from signpost.web.charts import bar_chart
 from signpost.web.members import community_by_slug
 from signpost.web.pages import render, require_admin, web
 
@@ -97,8 +97,8 @@ def _charts(figures: list[DigestFigures]):
         ("unsubscribed", [row.unsubscribed for row in figures]),
     ]
     return [
-        line_chart("Delivery by week", labels, delivery),
-        line_chart("Clicks and unsubscriptions", labels, engagement),
+        (title, bar_chart(title, labels, series))
+        for title, series in (("Delivery by week", delivery), ("Clicks and unsubscriptions by week", engagement))
     ]
 
 

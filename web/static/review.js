@@ -55,7 +55,9 @@
     if (target) {
       if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
       target.focus({ preventScroll: true });
-      target.scrollIntoView({ block: "nearest" });
+      // Scrolled to only when it is off the screen (an item added, or moved far): otherwise the page stays put.
+      const box = target.getBoundingClientRect();
+      if (box.bottom < 0 || box.top > window.innerHeight) target.scrollIntoView({ block: "center" });
     }
     const flash = fresh.querySelector(".flash");
     return flash ? flash.textContent.trim() : null;
