@@ -37,8 +37,10 @@ class ItemFacts:
 
 
 def _image_column():
-    # The article's lead image: `image_url` where the store has it, else the older `lead_image`.
-    return articles.c.get("image_url", articles.c.lead_image)
+    # The article's lead image as extraction found it; a store with an `image_url` column prefers that one.
+    if "image_url" in articles.c:
+        return func.coalesce(articles.c.image_url, articles.c.lead_image)
+    return articles.c.lead_image
 
 
 def _topic_scores(connection, topic_ids: set[int], since: datetime, until: datetime) -> dict[int, list[float]]:

@@ -173,7 +173,7 @@ def test_a_full_review_by_keyboard_with_javascript(browser, desk):
     page.keyboard.press("?")
     assert page.locator("#keys").is_visible()
     page.keyboard.press("Escape")
-    assert not page.locator("#keys").is_visible()
+    assert not page.locator("#keys").is_visible() and focused_id(page) == f"item-{first.id}"
     assert page.evaluate("window.notReloaded") is True
     context.close()
 
@@ -202,8 +202,12 @@ def test_a_full_review_by_mouse_with_javascript_keeps_the_place(browser, desk):
     item.get_by_role("button", name="Move to topic").click()
     page.locator(f"#topic-{seeded.wellbeing} #item-{third.id}").wait_for()
     assert next(i for i in items(seeded) if i.id == third.id).topic_id == seeded.wellbeing
-    # A link by hand, fetched and extracted on the spot; the new item gets the focus.
+    # A link by hand, fetched and extracted on the spot; the new item gets the focus. One that fails says why.
     wellbeing = page.locator(f"#topic-{seeded.wellbeing}")
+    wellbeing.get_by_label("Add a link by hand").fill(f"{desk['site']}/missing")
+    wellbeing.get_by_role("button", name="Fetch and add").click()
+    expect(page.locator("#toast")).to_contain_text("Not added: could not use")
+    expect(page.locator("#announce")).to_contain_text("404")
     wellbeing.get_by_label("Add a link by hand").fill(f"{desk['site']}/story")
     wellbeing.get_by_role("button", name="Fetch and add").click()
     wellbeing.locator("li.item h3").filter(has_text="Rural lunch clubs").wait_for()

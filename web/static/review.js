@@ -9,12 +9,27 @@
   const KEYS = { a: "a", r: "r", u: "u" };
   let busy = false;
 
+  let toastTimer = 0;
+  // Said to screen readers through the live region, and shown for a moment to everyone else.
   const announce = (text) => {
     const region = document.getElementById("announce");
-    if (!region) return;
-    // Emptied first so the same words said twice are announced twice.
-    region.textContent = "";
-    window.setTimeout(() => { region.textContent = text; }, 30);
+    if (region) {
+      // Emptied first so the same words said twice are announced twice.
+      region.textContent = "";
+      window.setTimeout(() => { region.textContent = text; }, 30);
+    }
+    let toast = document.getElementById("toast");
+    if (!toast) {
+      toast = document.createElement("p");
+      toast.id = "toast";
+      toast.className = "flash toast";
+      toast.setAttribute("aria-hidden", "true");
+      document.body.appendChild(toast);
+    }
+    toast.textContent = text;
+    toast.hidden = false;
+    window.clearTimeout(toastTimer);
+    toastTimer = window.setTimeout(() => { toast.hidden = true; }, 5000);
   };
 
   const items = () => Array.from(document.querySelectorAll("li.item"));
@@ -29,7 +44,7 @@
   // The item's title and what was done, in the words a screen reader user hears.
   const describe = (form, submitter) => {
     const item = form.closest("li.item");
-    const label = submitter ? submitter.textContent.trim() : "Saved";
+    const label = submitter ? submitter.getAttribute("aria-label") || submitter.textContent.trim() : "Saved";
     return item ? `${label}: ${item.dataset.title}` : label;
   };
 
@@ -98,20 +113,32 @@
     post(form, event.submitter);
   });
 
+  let beforeHelp = null;
   const toggleKeys = (show) => {
     const help = document.getElementById("keys");
     if (!help) return;
     const visible = show === undefined ? help.hidden : show;
+    if (visible === !help.hidden) return;
     help.hidden = !visible;
-    if (visible) help.focus();
+    if (visible) {
+      beforeHelp = document.activeElement;
+      help.focus();
+    } else if (beforeHelp && document.contains(beforeHelp)) {
+      beforeHelp.focus({ preventScroll: true });
+    }
   };
 
   const step = (by) => {
     const all = items();
     if (!all.length) return;
     const at = all.indexOf(currentItem());
-    const next = at < 0 ? (by > 0 ? 0 : all.length - 1) : Math.min(all.length - 1, Math.max(0, at + by));
-    focusItem(all[next]);
+    if (at < 0) {
+      // Nothing chosen yet: start from the first item on the screen, not the top of the page.
+      const seen = all.find((item) => item.getBoundingClientRect().bottom > 0);
+      focusItem(seen || all[0]);
+      return;
+    }
+    focusItem(all[Math.min(all.length - 1, Math.max(0, at + by))]);
   };
 
   const act = (key) => {
