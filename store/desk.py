@@ -31,7 +31,7 @@ class ItemFacts:
     def ranking(self, topic_name: str) -> str:
         """ "1st of 142 candidates for Recruitment", or what it is when no ranking chose it."""
         if not self.ranked:
-            return "added by hand, not ranked"
+            return "not ranked: a curator added it"
         plural = "s" if self.candidates != 1 else ""
         return f"{ordinal(self.rank)} of {self.candidates} candidate{plural} for {topic_name}"
 

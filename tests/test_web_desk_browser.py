@@ -5,6 +5,7 @@ draft, the dashboard and an email at 1280 and 390 px written to var/screenshots/
 
 from __future__ import annotations
 
+import html
 import http.server
 import re
 import threading
@@ -262,7 +263,7 @@ def test_a_full_review_by_mouse_without_javascript(browser, desk):
 
 
 def sent_week(desk) -> None:
-    """The volunteering digest sent to two members over SMTP, clicked, one unsubscribed; a source crawled twice."""
+    """The volunteering digest sent to two members over SMTP, clicked, one unsubscribed; a source's last crawls."""
     seeded, settings = desk["seeded"], desk["settings"]
     engine = seeded.engine
     set_click_tracking(engine, seeded.vol.id, True)
@@ -279,9 +280,10 @@ def sent_week(desk) -> None:
     for member_id, item in zip(readers, approved, strict=False):
         record_click(engine, item.id, member_id)
     unsubscribe(engine, readers[1], seeded.vol.id)
-    for ok in (True, False):
+    # A source dying: fewer items each crawl, then failures.
+    for found in (9, 8, 8, 6, 5, 3, 0, 0):
         crawl = start_crawl(engine, 1)
-        finish_crawl(engine, crawl, ok=ok, items_found=6 if ok else 0, pages_fetched=6, pages_failed=0 if ok else 1)
+        finish_crawl(engine, crawl, ok=found > 0, items_found=found, pages_fetched=found, pages_failed=int(not found))
 
 
 def axe_problems(axe, page) -> list[str]:
@@ -324,6 +326,12 @@ def test_every_page_and_an_email_pass_axe_and_are_pictured_at_two_widths(browser
     ]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     email_html = inbox.messages[0].get_body(preferencelist=("html",)).get_content()
+    # A member's own pages, reached from the email's links.
+    pages += [
+        html.unescape(link).removeprefix(base)
+        for link in re.findall(r'href="([^"]+/(?:preferences|unsubscribe)/[^"]+)"', email_html)
+    ]
+    assert len(pages) == 21
     problems = {}
     for width in WIDTHS:
         context, page = signed_in(browser, base, "admin@example.org", width=width)
@@ -331,7 +339,20 @@ def test_every_page_and_an_email_pass_axe_and_are_pictured_at_two_widths(browser
             response = page.goto(base + path)
             assert response.status == 200, path
             problems[path] = axe_problems(axe, page)
-        for name, path in (("draft", f"/review/digests/{seeded.care_digest}"), ("dashboard", "/admin/dashboard/vol")):
+        if width == "wide":
+            assert page.goto(f"{base}/review/digests/999").status == 404
+            problems["a page not found"] = axe_problems(axe, page)
+            page.context.clear_cookies()
+            page.goto(f"{base}/signin")
+            problems["/signin"] = axe_problems(axe, page)
+            context.close()
+            context, page = signed_in(browser, base, "admin@example.org", width=width)
+        shots = (
+            ("draft", f"/review/digests/{seeded.care_digest}"),
+            ("dashboard", "/admin/dashboard/vol"),
+            ("sources", "/admin/sources"),
+        )
+        for name, path in shots:
             page.goto(base + path)
             page.screenshot(path=SCREENSHOTS / f"{name}-{width}.png", full_page=True)
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
