@@ -176,29 +176,6 @@ def decide(request: Request, item_id: int, state: str = Form(...), user: User = 
     return _done(request, digest.id, f"item-{item_id}")
 
 
-@router.post("/digests/{digest_id}/topics/{topic_id}/decide-rest")
-def decide_rest(
-    request: Request, digest_id: int, topic_id: int, state: str = Form(...), user: User = Depends(require_user)
-):
-    """Approve or reject every item of a section that is still proposed; decided ones keep their decision."""
-    digest, community = _digest(request, user, digest_id)
-    topic = _topic(community, topic_id)
-    if state not in ("approved", "rejected"):
-        raise HTTPException(status_code=400, detail="Unknown decision.")
-    engine = web(request).engine
-    rest = [item.id for item in load_items(engine, digest.id, ("proposed",)) if item.topic_id == topic_id]
-    try:
-        for item_id in rest:
-            decide_item(engine, item_id, state, actor=user.label)
-    except DigestLockedError as error:
-        return _locked(request, digest.id, error)
-    verb = "Approved" if state == "approved" else "Rejected"
-    plural = "s" if len(rest) != 1 else ""
-    return _done(
-        request, digest.id, f"topic-{topic_id}", flash=f"{verb} the {len(rest)} item{plural} left in {topic.name}."
-    )
-
-
 @router.post("/items/{item_id}/move")
 def move(request: Request, item_id: int, direction: str = Form(...), user: User = Depends(require_user)):
     digest, _, item = _item(request, user, item_id)
