@@ -204,7 +204,7 @@ def crawl_history(engine: Engine, source_ids: list[int], last: int = 12) -> dict
     """Each source's last ``last`` finished crawls, oldest first.
 
     A crawl's articles kept are its pages (fetched while it ran) that became articles; its approvals, those
-    articles a curator approved for any topic."""
+    articles a curator approved for any topic. A page fetched again counts in the crawl that fetched it last."""
     if not source_ids:
         return {}
     order = func.row_number().over(partition_by=crawls.c.source_id, order_by=crawls.c.id.desc()).label("recent")

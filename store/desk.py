@@ -95,7 +95,7 @@ def item_facts(engine: Engine, digest: Digest, items: list[DigestItem]) -> dict[
         words = row.word_count if row is not None else 0
         facts[item.id] = ItemFacts(
             published_at=row.published_at if row is not None else None,
-            reading_minutes=max(1, round(words / WORDS_PER_MINUTE)) if words else 0,
+            reading_minutes=reading_minutes(words),
             image_url=row.image_url if row is not None else None,
             sources=len({name for name in sources if name}) or 1,
             rank=higher + 1,
@@ -104,6 +104,11 @@ def item_facts(engine: Engine, digest: Digest, items: list[DigestItem]) -> dict[
             fit=fit_words(item.score),
         )
     return facts
+
+
+def reading_minutes(words: int) -> int:
+    """Minutes to read so many words; 0 when there is no text to read."""
+    return max(1, round(words / WORDS_PER_MINUTE)) if words else 0
 
 
 def ordinal(number: int) -> str:

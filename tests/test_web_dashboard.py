@@ -197,6 +197,8 @@ def test_each_draft_item_shows_what_a_curator_weighs_and_the_rest_of_a_section_i
     assert "02 Mar 2026" in draft or "03 Mar 2026" in draft
     assert "score 1.00" not in draft
     assert draft.count('<img class="lead"') == 1 and 'src="https://alpha.example/a0.jpg"' in draft
+    more = client.get(f"/review/digests/{seeded.vol_digest}/topics/{seeded.recruitment}/candidates").text
+    assert "borderline</span> Alpha News" in more and "1 min read" in more and "score 0." not in more
 
     items = load_items(seeded.engine, seeded.vol_digest)
     recruiting = [item for item in items if item.topic_id == seeded.recruitment]

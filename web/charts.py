@@ -105,6 +105,11 @@ def sparkline(points: Sequence[CrawlPoint], name: str) -> Markup:
         f"{name}, last {len(points)} crawls: items found {', '.join(str(p.items_found) for p in points)}; "
         f"articles kept {', '.join(str(p.articles_kept) for p in points)}; "
         f"approved {', '.join(str(p.approvals) for p in points)}; {len(failed)} failed"
+        + (
+            f"; pages failed {', '.join(str(p.pages_failed) for p in points)}"
+            if any(p.pages_failed for p in points)
+            else ""
+        )
     )
     parts = [
         f'<svg class="sparkline" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '

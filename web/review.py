@@ -33,7 +33,7 @@ from signpost.digests.render import (
 )
 from signpost.store.communities import Community, list_communities
 from signpost.store.db import utcnow
-from signpost.store.desk import item_facts
+from signpost.store.desk import fit_words, item_facts, reading_minutes
 from signpost.store.digests import (
     Digest,
     DigestLockedError,
@@ -250,6 +250,8 @@ def candidates_page(request: Request, digest_id: int, topic_id: int, user: User 
         topic=topic,
         candidates=_pool(request, digest, topic_id),
         editable=digest.status == "draft",
+        fit_words=fit_words,
+        reading_minutes=lambda text: reading_minutes(len(text.split())),
     )
 
 
