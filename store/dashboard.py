@@ -35,6 +35,7 @@ class DigestFigures:
     unsubscribed: int  # members of the community who unsubscribed after it, before the next one
     clicks: int
     clickers: int
+    topic_clicks: dict[str, int] = field(default_factory=dict)  # clicks per topic name, topics without any too
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,16 @@ def community_figures(engine: Engine, community_id: int, weeks: int = 12) -> lis
                 .group_by(digest_items.c.digest_id)
             )
         }
+        by_topic: dict[int, dict[str, int]] = {digest_id: {} for digest_id in ids}
+        for digest_id, name, count in connection.execute(
+            select(digest_items.c.digest_id, topics.c.name, func.count(item_clicks.c.id))
+            .join(topics, topics.c.id == digest_items.c.topic_id)
+            .outerjoin(item_clicks, item_clicks.c.item_id == digest_items.c.id)
+            .where(digest_items.c.digest_id.in_(ids), digest_items.c.state == "approved")
+            .group_by(digest_items.c.digest_id, topics.c.name, topics.c.position)
+            .order_by(topics.c.position)
+        ):
+            by_topic[digest_id][name] = count
         sent_at = _sent_at(connection, ids)
         leaving = list(
             connection.scalars(
@@ -143,6 +154,7 @@ def community_figures(engine: Engine, community_id: int, weeks: int = 12) -> lis
                 unsubscribed=sum(start is not None and start <= when < until for when in leaving),
                 clicks=count,
                 clickers=members,
+                topic_clicks=by_topic[row.id],
             )
         )
     return figures

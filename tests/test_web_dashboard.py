@@ -88,7 +88,10 @@ def test_the_dashboard_counts_what_happened_to_a_sent_digest(client, seeded, app
 
     sign_in(client, "admin@example.org")
     page = client.get("/admin/dashboard/vol").text
-    assert page.count('<svg class="chart"') == 2 and "Delivery by week" in page
+    assert page.count('<svg class="chart"') == 3 and "Delivery by week" in page and "Clicks per topic by week" in page
+    by_topic = read_csv(client.get("/admin/dashboard/vol/topics.csv"))
+    assert by_topic == [["week", "Recruitment", "Wellbeing"], [WEEK.date().isoformat(), "3", "0"]]
+    assert client.get("/admin/dashboard/vol/nothing.csv").status_code == 404
     weeks = read_csv(client.get("/admin/dashboard/vol/weeks.csv"))
     assert weeks[0] == [
         "week",

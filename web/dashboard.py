@@ -86,6 +86,18 @@ def weeks_table(community: Community, figures: list[DigestFigures]) -> Table:
     return Table("weeks", f"{community.name}: the last {len(figures)} digests", headers, rows)
 
 
+def _topic_names(figures: list[DigestFigures]) -> list[str]:
+    return list(dict.fromkeys(name for row in figures for name in row.topic_clicks))
+
+
+def topic_weeks_table(community: Community, figures: list[DigestFigures]) -> Table:
+    names = _topic_names(figures)
+    rows = [
+        (row.period_start.date().isoformat(), *(row.topic_clicks.get(name, 0) for name in names)) for row in figures
+    ]
+    return Table("topics", f"{community.name}: clicks per topic", ("week", *names), rows)
+
+
 def _charts(figures: list[DigestFigures]):
     labels = [_week(row) for row in figures]
     delivery = [("went to", [row.members for row in figures])] + [
@@ -96,10 +108,13 @@ def _charts(figures: list[DigestFigures]):
         ("members who clicked", [row.clickers for row in figures]),
         ("unsubscribed", [row.unsubscribed for row in figures]),
     ]
-    return [
-        (title, bar_chart(title, labels, series))
-        for title, series in (("Delivery by week", delivery), ("Clicks and unsubscriptions by week", engagement))
-    ]
+    by_topic = [(name, [row.topic_clicks.get(name, 0) for row in figures]) for name in _topic_names(figures)]
+    charts = (
+        ("Delivery by week", delivery),
+        ("Clicks and unsubscriptions by week", engagement),
+        ("Clicks per topic by week", by_topic),
+    )
+    return [(title, bar_chart(title, labels, series)) for title, series in charts if series]
 
 
 def digest_tables(engine, figures: DigestFigures) -> list[Table]:
@@ -148,15 +163,18 @@ def community_dashboard(request: Request, slug: str, user: User = Depends(requir
         community=community,
         figures=figures,
         charts=_charts(figures) if figures else [],
-        table=weeks_table(community, figures),
+        tables=[weeks_table(community, figures), topic_weeks_table(community, figures)],
     )
 
 
-@router.get("/{slug}/weeks.csv")
-def community_csv(request: Request, slug: str, user: User = Depends(require_admin)):
+@router.get("/{slug}/{name}.csv")
+def community_csv(request: Request, slug: str, name: str, user: User = Depends(require_admin)):
     community = community_by_slug(request, slug)
     figures = community_figures(web(request).engine, community.id, WEEKS)
-    return csv_response(weeks_table(community, figures), f"{community.slug}-weeks.csv")
+    tables = {table.name: table for table in (weeks_table(community, figures), topic_weeks_table(community, figures))}
+    if name not in tables:
+        raise HTTPException(status_code=404, detail="No such table.")
+    return csv_response(tables[name], f"{community.slug}-{name}.csv")
 
 
 def _digest_figures(request: Request, slug: str, digest_id: int) -> tuple[Community, DigestFigures]:
