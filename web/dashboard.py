@@ -83,7 +83,10 @@ def weeks_table(community: Community, figures: list[DigestFigures]) -> Table:
         )
         for row in figures
     ]
-    return Table("weeks", f"{community.name}: the last {len(figures)} digests", headers, rows)
+    caption = (
+        f"{community.name}: the last {len(figures)} digests" if len(figures) != 1 else f"{community.name}: the digest"
+    )
+    return Table("weeks", caption, headers, rows)
 
 
 def _topic_names(figures: list[DigestFigures]) -> list[str]:
