@@ -107,7 +107,8 @@
 
   document.addEventListener("submit", (event) => {
     const form = event.target;
-    if (!(form instanceof HTMLFormElement) || !form.closest("main") || form.closest("#approve")) return;
+    // Only the forms of the items, sections and suggestions; approving the digest and the rest load a page.
+    if (!(form instanceof HTMLFormElement) || !form.closest("section.topic, #suggestions")) return;
     if (form.method.toLowerCase() !== "post") return;
     event.preventDefault();
     post(form, event.submitter);
