@@ -18,12 +18,15 @@ from pydantic import ValidationError
 
 from signpost.config.models import CommunityConfig, SourceConfig, TopicConfig, plain_name, problems_of
 from signpost.config.settings import Settings
+from signpost.digests.render import plain_text
 from signpost.store.communities import Community, Topic, list_communities, save_community
+from signpost.store.dashboard import crawl_history
 from signpost.store.members import MemberImport, import_members
 from signpost.store.review import click_tracking, set_click_tracking
 from signpost.store.sources import list_sources, set_source_enabled
 from signpost.store.users import User, list_users, save_user, set_curator
 from signpost.web import security
+from signpost.web.charts import sparkline
 from signpost.web.members import EMAIL, community_by_slug
 from signpost.web.pages import check_csrf, redirect, render, require_admin, web
 
@@ -47,6 +50,11 @@ def admin_home(request: Request, user: User = Depends(require_admin)):
     return render(request, "admin_home.html")
 
 
+def _sparklines(engine, sources) -> dict:
+    history = crawl_history(engine, [source.id for source in sources])
+    return {source.id: sparkline(history[source.id], plain_text(source.name)) for source in sources}
+
+
 @router.get("/sources")
 def sources_page(request: Request, user: User = Depends(require_admin)):
     return _sources_page(request)
@@ -60,6 +68,7 @@ def _sources_page(request: Request, problems: list[str] = (), typed: str = "", s
         "admin_sources.html",
         status_code=status_code,
         sources=[(source, _status(source, context.settings)) for source in sources],
+        sparklines=_sparklines(context.engine, sources),
         communities=list_communities(context.engine),
         can_add=context.hooks.add_source is not None,
         problems=problems,
