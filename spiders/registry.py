@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from signpost.config.files import load_signpost_file
 from signpost.config.settings import Settings
 from signpost.spiders.discovery import Candidate, Discovery, discover
-from signpost.spiders.opml import OpmlSource, parse_opml, write_opml
+from signpost.spiders.opml import OpmlSource, read_opml, write_opml
 from signpost.spiders.urls import check_source_url
 from signpost.store.communities import save_community
 from signpost.store.records import Source
@@ -158,7 +158,10 @@ def sync_file(engine: Engine, settings: Settings, path: Path) -> SyncReport:
 def import_opml(engine: Engine, settings: Settings, path: Path, communities: list[str] = ()) -> SyncReport:
     """Save every feed of an OPML file as a source; a malformed file raises OpmlError naming file and line."""
     report = SyncReport()
-    for entry in parse_opml(path.read_bytes(), origin=str(path)):
+    document = read_opml(path.read_bytes(), origin=str(path))
+    # Which outlines were skipped, and why, reach the admin (not only the log).
+    report.problems.extend(document.warnings)
+    for entry in document.sources:
         try:
             check_source_url(entry.url, settings.allow_private_addresses)
             save_source(
