@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import lxml.etree
 import lxml.html
 
-from signpost.spiders.urls import canonicalize_url
+from signpost.spiders.urls import canonicalize_url, http_url
 
 # Regions of a page whose links are site furniture, not content.
 BOILERPLATE_TAGS = ("nav", "header", "footer", "aside", "form", "script", "style", "noscript", "template")
@@ -66,7 +66,7 @@ def listing_links(
     document = _parse_html(html)
     if document is None:
         return ListingLinks()
-    base_url = urljoin(page_url, _base_href(document) or page_url)
+    base_url = http_url(_base_href(document), page_url) or page_url
     allow_patterns = [re.compile(pattern) for pattern in allow]
     deny_patterns = [re.compile(pattern) for pattern in deny]
     page = canonicalize_url(page_url)
@@ -101,7 +101,7 @@ def _parse_html(html: bytes | str) -> lxml.html.HtmlElement | None:
         if isinstance(html, str):
             return _parse_html(html.encode("utf-8"))
         return None
-    except lxml.etree.ParserError:
+    except (lxml.etree.LxmlError, LookupError):
         return None
 
 
@@ -114,13 +114,8 @@ def _absolute(base_url: str, href: str) -> str | None:
     href = href.strip()
     if not href or href.startswith("#"):
         return None
-    try:
-        url = urljoin(base_url, href)
-    except ValueError:
-        return None
-    if urlsplit(url).scheme not in ("http", "https"):
-        return None
-    return canonicalize_url(url)
+    url = http_url(href, base_url)
+    return canonicalize_url(url) if url else None
 
 
 def _same_site(host: str, other: str) -> bool:
@@ -230,7 +225,7 @@ def section_links(html: bytes | str, page_url: str, limit: int = 4) -> list[str]
     document = _parse_html(html)
     if document is None:
         return []
-    base = _base_href(document) or page_url
+    base = http_url(_base_href(document), page_url) or page_url
     found: list[str] = []
     for anchor in document.xpath("//nav//a[@href] | //header//a[@href] | //*[@role='navigation']//a[@href]"):
         url = _absolute(base, anchor.get("href", ""))

@@ -85,7 +85,8 @@ def read_opml(body: bytes, origin: str = "<opml>") -> OpmlDocument:
         text, mended = mend(re.sub(r"^<\?xml[^>]*\?>", "", text))
         try:
             root, line_of = _parse_strict(text.encode("utf-8"), origin)
-            warnings.append(f"{origin}:{error.line}: {error.message}; read it after mending: {', '.join(repairs + mended)}")
+            done = ", ".join(repairs + mended)
+            warnings.append(f"{origin}:{error.line}: {error.message}; read it after mending: {done}")
         except _StrictParseError:
             root, line_of = _parse_recovering(text.encode("utf-8"), origin, error)
             warnings.append(
