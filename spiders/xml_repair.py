@@ -20,7 +20,8 @@ MENDABLE = re.compile(
     r"|&(?:(?P<number>#[0-9]{1,8};|#[xX][0-9a-fA-F]{1,8};)|(?P<name>[A-Za-z][A-Za-z0-9._-]{0,40});)?",
     re.DOTALL,
 )
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Terminal escape sequences go whole, so no "[31m" is left behind in a title.
+CONTROL_CHARACTERS = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 DECLARATION = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"'][^>]*\?>")
 ANY_DECLARATION = re.compile(r"^<\?xml[^>]*\?>")
 DECLARED_ENTITY = re.compile(r"<!ENTITY\s+([^\s%][^\s]*)")
