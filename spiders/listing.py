@@ -45,6 +45,8 @@ NEXT_TEXTS = re.compile(
 )
 PAGE_IN_PATH = re.compile(r"/page/(\d+)/?$")
 PAGE_PARAMETERS = ("page", "paged", "p", "pg")
+CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+CONTROL_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 DATE_IN_PATH = re.compile(r"/(?:19|20)\d\d/(?:[01]?\d/)?")
 
 
@@ -94,6 +96,8 @@ def listing_links(
 
 
 def _parse_html(html: bytes | str) -> lxml.html.HtmlElement | None:
+    # Control characters survive lxml's HTML parser but make it refuse the text when a region is dropped.
+    html = CONTROL_BYTES.sub(b"", html) if isinstance(html, bytes) else CONTROL_TEXT.sub("", html)
     try:
         return lxml.html.document_fromstring(html)
     except ValueError:

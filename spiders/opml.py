@@ -123,6 +123,9 @@ def _parse_strict(body: bytes, origin: str) -> tuple[Any, Callable[[Any], int]]:
     except ElementTree.ParseError as error:
         line = error.position[0] if error.position else parser.current_line
         raise _StrictParseError(line, str(error).split(": line ")[0]) from error
+    except LookupError as error:
+        # expat knows fewer encodings than Python; the mended retry decodes it in Python.
+        raise _StrictParseError(1, str(error)) from error
     except DefusedXmlException as error:
         raise OpmlError(f"{origin}:{parser.current_line}: refused: {error}") from error
     return root, lambda element: parser.lines.get(element, 0)
