@@ -54,8 +54,9 @@ class CrawlReport:
 
 
 def child_deadline(batch_timeout: float) -> float:
-    """When the child stops its own crawl: early enough to write its report before the parent's hard kill."""
-    return max(batch_timeout - max(2.0, min(30.0, 0.15 * batch_timeout)), 0.5 * batch_timeout)
+    """The wall-clock moment the child stops its own crawl: early enough to write its report before the hard kill."""
+    margin = max(3.0, min(30.0, 0.2 * batch_timeout))
+    return time.time() + max(batch_timeout - margin, 0.5 * batch_timeout)
 
 
 def batches(sources: list[Source], size: int) -> list[list[Source]]:
@@ -69,7 +70,7 @@ def _job(settings: Settings, batch: list[Source]) -> dict:
         "spider_options": {
             "max_pages": settings.max_pages_per_source,
             "max_depth": settings.listing_max_depth,
-            "deadline_seconds": child_deadline(settings.crawl_batch_timeout),
+            "deadline_at": child_deadline(settings.crawl_batch_timeout),
         },
         "sources": [
             {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -53,6 +54,10 @@ class SourceReport:
     downloading: int = 0
 
 
+# Sent when the batch's deadline comes: the report is written and buffered pages saved then, since closing waits
+# for downloads in flight and the parent's hard kill may come first.
+batch_deadline = object()
+
 # Statuses the callbacks see themselves; 3xx are left to the redirect middleware, which follows them.
 INDEX_STATUSES = [304, *range(400, 600)]
 TIMEOUT_ERRORS = (DownloadTimeoutError, twisted_errors.TimeoutError, twisted_errors.TCPTimedOutError)
@@ -94,7 +99,7 @@ class SourcesSpider(scrapy.Spider):
         max_pages: int = 200,
         max_depth: int = 2,
         sitemap_days: int = 45,
-        deadline_seconds: float | None = None,
+        deadline_at: float | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -107,7 +112,8 @@ class SourcesSpider(scrapy.Spider):
         self.new_validators: dict[str, tuple[str | None, str | None]] = {}
         self.listing_pages_seen: dict[int, int] = {}
         self.requested_urls: set[str] = set()
-        self.deadline_seconds = deadline_seconds
+        # A wall-clock time (time.time()) set by the parent, so the child's start-up counts against it too.
+        self.deadline_at = deadline_at
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourcesSpider:
@@ -127,17 +133,22 @@ class SourcesSpider(scrapy.Spider):
     # -- the batch's deadline ---------------------------------------------------------------------------
 
     def _opened(self, spider: scrapy.Spider) -> None:
-        if self.deadline_seconds:
+        if self.deadline_at:
             from twisted.internet import reactor
 
-            reactor.callLater(self.deadline_seconds, self._deadline_reached)  # type: ignore[attr-defined]
+            reactor.callLater(max(0.0, self.deadline_at - time.time()), self._deadline_reached)  # type: ignore[attr-defined]
 
     def _deadline_reached(self) -> None:
         """Close before the parent's hard kill, saying which sources were still running and which never got a turn."""
+        self.mark_cut_off()
+        self.crawler.signals.send_catch_log(batch_deadline, spider=self)
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason="batch_deadline"))
+
+    def mark_cut_off(self) -> None:
+        """Sources with requests still open are "running" when one is at the downloader, else "waiting" for a turn."""
         for report in self.reports.values():
             if report.open_requests > 0:
                 report.cut_off = "running" if report.downloading > 0 else "waiting"
-        deferred_from_coro(self.crawler.engine.close_spider_async(reason="batch_deadline"))
 
     def _counted(self, request: scrapy.Request) -> scrapy.Request:
         self.reports[request.meta["source_id"]].open_requests += 1

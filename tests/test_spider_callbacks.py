@@ -190,3 +190,19 @@ def test_private_address_middleware_refuses_loopback() -> None:
     with pytest.raises(PrivateAddressRefused):
         PrivateAddressMiddleware(allow_private=False).process_request(Request("http://127.0.0.1:8080/feed"))
     assert PrivateAddressMiddleware(allow_private=True).process_request(Request("http://127.0.0.1:8080/")) is None
+
+
+def test_at_the_deadline_sources_are_finished_running_or_waiting(spider) -> None:
+    list(
+        spider.parse_feed(
+            answer(index_request(spider, 1), rss("<item><link>https://news.example.org/x-y</link></item>"))
+        )
+    )
+    # The feed's article request is open; pretend it reached the downloader.
+    spider._reached_downloader(Request(FEED_URL, meta={"source_id": 1}), spider)
+    index_request(spider, 2)  # asked for, never downloaded
+    list(
+        spider.parse_listing(answer(index_request(spider, 3), b"<html><body>no links</body></html>", cls=HtmlResponse))
+    )
+    spider.mark_cut_off()
+    assert [spider.reports[n].cut_off for n in (1, 2, 3)] == ["running", "waiting", None]
