@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import re
 
 import lxml.etree
@@ -37,7 +38,7 @@ def plain(value: str | None, max_chars: int) -> str | None:
     """Text with control characters and escape sequences gone, whitespace collapsed, cut to max_chars."""
     if not value:
         return None
-    text = " ".join(CONTROL.sub(" ", value).split())
+    text = " ".join((value if value.isascii() and value.isprintable() else CONTROL.sub(" ", value)).split())
     if len(text) > max_chars:
         text = text[: max_chars - 1].rsplit(" ", 1)[0] + "…"
     return text or None
@@ -47,14 +48,16 @@ def html_to_text(value: str | None, max_chars: int) -> str | None:
     """Plain text of an HTML fragment, whitespace collapsed and cut to max_chars."""
     if not value or not value.strip():
         return None
-    if "<" in value or "&" in value:
-        try:
-            fragment = lxml.html.fragment_fromstring(CONTROL.sub(" ", value), create_parent="div")
-            for unwanted in fragment.xpath(".//script|.//style"):
-                unwanted.drop_tree()
-            value = fragment.text_content()
-        except (lxml.etree.LxmlError, ValueError):
-            value = re.sub(r"<[^>]*>", " ", value)
+    if "<" not in value:
+        # Only entities: no need for an HTML parser.
+        return plain(html.unescape(value), max_chars) if "&" in value else plain(value, max_chars)
+    try:
+        fragment = lxml.html.fragment_fromstring(CONTROL.sub(" ", value), create_parent="div")
+        for unwanted in fragment.xpath(".//script|.//style"):
+            unwanted.drop_tree()
+        value = fragment.text_content()
+    except (lxml.etree.LxmlError, ValueError):
+        value = re.sub(r"<[^>]*>", " ", value)
     return plain(value, max_chars)
 
 
@@ -81,6 +84,8 @@ def element_text(element: lxml.etree._Element | None) -> str | None:
     """Text content, skipping entity references: they stay unexpanded (no billion laughs)."""
     if element is None:
         return None
+    if not len(element):
+        return (element.text or "").strip() or None
     parts = [element.text or ""]
     for child in element:
         if isinstance(child.tag, str):

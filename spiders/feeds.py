@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -126,25 +126,26 @@ def _parse_rdf(root: lxml.etree._Element, base_url: str) -> ParsedFeed:
 
 
 def _rss_entry(item: lxml.etree._Element, base_url: str) -> FeedEntry:
+    children = _by_name(item)
     url = None
-    for candidate in _children(item, "link"):
+    for candidate in children.get("link", ()):
         # <atom:link href=...> shares the local name; the RSS one carries the URL as text.
         href = candidate.get("href") if candidate.get("rel", "alternate") == "alternate" else None
         url = http_url(element_text(candidate) or href, base_url)
         if url:
             break
-    guid = _child(item, "guid")
+    guid = _first(children, "guid")
     if not url and guid is not None and guid.get("isPermaLink", "true").strip().lower() != "false":
         # A permalink guid must be a whole URL: "abc-123" resolved against the site would be an invented page.
         url = http_url(element_text(guid))
     url = url or http_url(item.get(RDF_ABOUT))
-    summary = _first_text(item, ("description", "encoded", "summary")) or _media_description(item)
-    author = element_text(_child(item, "creator")) or _rss_author(element_text(_child(item, "author")))
+    summary = _first_text(children, ("description", "encoded", "summary")) or _media_description(children)
+    author = element_text(_first(children, "creator")) or _rss_author(element_text(_first(children, "author")))
     return FeedEntry(
         url=url or "",
-        title=guessed_text(element_text(_child(item, "title")), TITLE_MAX_CHARS),
+        title=guessed_text(element_text(_first(children, "title")), TITLE_MAX_CHARS),
         summary=html_to_text(summary, SUMMARY_MAX_CHARS),
-        published=_first_date(item, RSS_DATES),
+        published=_first_date(children, RSS_DATES),
         author=plain(author, TITLE_MAX_CHARS),
     )
 
@@ -161,25 +162,26 @@ def _parse_atom(root: lxml.etree._Element, base_url: str) -> ParsedFeed:
     feed_author = _atom_author(root)
     entries = []
     for entry in _children(root, "entry"):
-        summary = atom_text(_child(entry, "summary"), SUMMARY_MAX_CHARS) or atom_text(
-            _child(entry, "content"), SUMMARY_MAX_CHARS
+        children = _by_name(entry)
+        summary = atom_text(_first(children, "summary"), SUMMARY_MAX_CHARS) or atom_text(
+            _first(children, "content"), SUMMARY_MAX_CHARS
         )
-        url = _atom_link(entry, base_url) or http_url(element_text(_child(entry, "id")))
+        url = _atom_link(children.get("link", ()), entry, base_url) or http_url(element_text(_first(children, "id")))
         entries.append(
             FeedEntry(
                 url=url or "",
-                title=atom_text(_child(entry, "title"), TITLE_MAX_CHARS),
-                summary=summary or html_to_text(_media_description(entry), SUMMARY_MAX_CHARS),
-                published=_first_date(entry, ATOM_DATES),
+                title=atom_text(_first(children, "title"), TITLE_MAX_CHARS),
+                summary=summary or html_to_text(_media_description(children), SUMMARY_MAX_CHARS),
+                published=_first_date(children, ATOM_DATES),
                 author=_atom_author(entry) or feed_author,
             )
         )
     title = atom_text(_child(root, "title"), TITLE_MAX_CHARS)
-    return ParsedFeed("atom", title, _atom_link(root, base_url), _keep_linked(entries))
+    return ParsedFeed("atom", title, _atom_link(_children(root, "link"), root, base_url), _keep_linked(entries))
 
 
-def _atom_link(element: lxml.etree._Element, base_url: str) -> str | None:
-    for link in _children(element, "link"):
+def _atom_link(links: Iterable[lxml.etree._Element], element: lxml.etree._Element, base_url: str) -> str | None:
+    for link in links:
         if link.get("rel", "alternate").strip() == "alternate" and link.get("href"):
             # element.base applies any xml:base on the way down, falling back to the document URL.
             url = http_url(link.get("href"), http_url(link.base) or base_url)
@@ -193,24 +195,41 @@ def _atom_author(element: lxml.etree._Element) -> str | None:
     return plain(element_text(_child(author, "name")), TITLE_MAX_CHARS) if author is not None else None
 
 
-def _first_text(element: lxml.etree._Element, names: tuple[str, ...]) -> str | None:
+def _by_name(element: lxml.etree._Element) -> dict[str, list[lxml.etree._Element]]:
+    """The element's children by local name, in one pass (an item is asked for a dozen names)."""
+    found: dict[str, list[lxml.etree._Element]] = {}
+    for child in element:
+        tag = child.tag
+        if isinstance(tag, str):
+            found.setdefault(tag.rpartition("}")[2], []).append(child)
+    return found
+
+
+def _first(children: dict[str, list[lxml.etree._Element]], name: str) -> lxml.etree._Element | None:
+    found = children.get(name)
+    return found[0] if found else None
+
+
+def _first_text(children: dict[str, list[lxml.etree._Element]], names: tuple[str, ...]) -> str | None:
     for name in names:
-        if text := element_text(_child(element, name)):
+        if text := element_text(_first(children, name)):
             return text
     return None
 
 
-def _media_description(element: lxml.etree._Element) -> str | None:
+def _media_description(children: dict[str, list[lxml.etree._Element]]) -> str | None:
     # Media RSS puts it on the item, in <media:group> (YouTube) or in <media:content>.
-    for holder in (element, _child(element, "group"), _child(element, "content")):
+    if text := element_text(_first(children, "description")):
+        return text
+    for holder in (_first(children, "group"), _first(children, "content")):
         if holder is not None and (text := element_text(_child(holder, "description"))):
             return text
     return None
 
 
-def _first_date(element: lxml.etree._Element, names: tuple[str, ...]) -> datetime | None:
+def _first_date(children: dict[str, list[lxml.etree._Element]], names: tuple[str, ...]) -> datetime | None:
     for name in names:
-        if (published := parse_date(element_text(_child(element, name)))) is not None:
+        if (published := parse_date(element_text(_first(children, name)))) is not None:
             return published
     return None
 

@@ -20,6 +20,7 @@ MENDABLE = re.compile(
     r"|&(?:(?P<number>#[0-9]{1,8};|#[xX][0-9a-fA-F]{1,8};)|(?P<name>[A-Za-z][A-Za-z0-9._-]{0,40});)?",
     re.DOTALL,
 )
+ANY_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Terminal escape sequences go whole, so no "[31m" is left behind in a title.
 CONTROL_CHARACTERS = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 DECLARATION = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"'][^>]*\?>")
@@ -134,7 +135,8 @@ def decode(body: bytes, declared: str | None, charset: str | None) -> tuple[str,
 def mend(text: str) -> tuple[str, list[str]]:
     """Escape bare '&', turn HTML entities into characters and drop characters XML forbids; say what was done."""
     counts = {"bare": 0, "html": 0, "unknown": 0, "control": 0}
-    text, counts["control"] = CONTROL_CHARACTERS.subn("", text)
+    if ANY_CONTROL.search(text):
+        text, counts["control"] = CONTROL_CHARACTERS.subn("", text)
     declared: set[str] = set()
 
     def replace(match: re.Match) -> str:
