@@ -11,16 +11,13 @@ from typing import Any
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import CannotResolveHostError, DownloadCancelledError, DownloadTimeoutError
 from scrapy.http import Response, TextResponse
-from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.defer import deferred_from_coro
-from twisted.internet import error as twisted_errors
 from twisted.python.failure import Failure
 
+from signpost.spiders.failures import describe_failure
 from signpost.spiders.feeds import FeedError, charset_of, parse_feed
 from signpost.spiders.listing import listing_links
-from signpost.spiders.middlewares import PrivateAddressRefused, RobotsTxtRefused, TooManyRedirects
 from signpost.spiders.sitemaps import SitemapError, parse_sitemap
 from signpost.spiders.urls import canonicalize_url, http_url
 from signpost.store.db import make_engine
@@ -60,31 +57,6 @@ batch_deadline = object()
 
 # Statuses the callbacks see themselves; 3xx are left to the redirect middleware, which follows them.
 INDEX_STATUSES = [304, *range(400, 600)]
-TIMEOUT_ERRORS = (DownloadTimeoutError, twisted_errors.TimeoutError, twisted_errors.TCPTimedOutError)
-
-
-def describe_failure(failure: Failure) -> tuple[int, str]:
-    """(HTTP status or 0, a sentence an admin understands) for a failed request, told apart by the error's type."""
-    error = failure.value
-    if isinstance(error, HttpError):
-        status = error.response.status
-        return status, f"HTTP {status}"
-    message = str(error) or type(error).__name__
-    if isinstance(error, RobotsTxtRefused):
-        return 0, "disallowed by robots.txt"
-    if isinstance(error, PrivateAddressRefused):
-        return 0, f"refused: {message}"
-    if isinstance(error, TooManyRedirects):
-        return 0, f"too many redirects ({message})"
-    if isinstance(error, DownloadCancelledError):
-        return 0, "response too large (over the size limit, SIGNPOST_MAX_PAGE_BYTES)"
-    if isinstance(error, TIMEOUT_ERRORS):
-        return 0, f"timed out ({message})"
-    if isinstance(error, CannotResolveHostError | twisted_errors.DNSLookupError):
-        return 0, f"host name not found ({message})"
-    if isinstance(error, twisted_errors.ConnectionRefusedError):
-        return 0, "connection refused"
-    return 0, f"{type(error).__name__}: {message}"
 
 
 class SourcesSpider(scrapy.Spider):

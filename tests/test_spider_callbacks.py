@@ -12,6 +12,7 @@ from scrapy.utils.test import get_crawler
 from twisted.internet.error import DNSLookupError
 from twisted.python.failure import Failure
 
+from signpost.spiders.failures import describe_failure
 from signpost.spiders.middlewares import (
     PrivateAddressMiddleware,
     PrivateAddressRefused,
@@ -20,7 +21,7 @@ from signpost.spiders.middlewares import (
     TypedRedirectMiddleware,
     TypedRobotsTxtMiddleware,
 )
-from signpost.spiders.source_spider import SourcesSpider, describe_failure
+from signpost.spiders.source_spider import SourcesSpider
 from signpost.store.db import open_migrated_store
 from signpost.store.sources import save_source
 
