@@ -184,6 +184,8 @@ def discover(
     url = url.strip()
     if "://" not in url:
         url = "https://" + url
+    if http_url(url) is None:
+        return Discovery(url, problems=[f"{url}: not a usable http(s) URL (a malformed host or port?)"])
     try:
         check_source_url(url, allow_private)
     except UnsafeURLError as error:

@@ -273,3 +273,10 @@ def test_base_href_is_honoured_and_rest_api_links_are_not_feeds(serve) -> None:
     [feed] = [candidate for candidate in discovery.candidates if candidate.kind == "feed"]
     assert (feed.url, feed.title) == (site.url + "/blog/feed.rss", "Café news")
     assert "/wp-json/wp/v2/pages/7" not in site.requested
+
+
+@pytest.mark.parametrize("url", ["http://example.c[o.test/", "http://example.com:99999/", "example.c[o.test"])
+def test_a_malformed_url_is_a_problem_not_a_crash(url: str) -> None:
+    discovery = discover(url, allow_private=True)
+    assert discovery.candidates == []
+    assert "not a usable http(s) URL" in discovery.problems[0]
