@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import html
 import random
+import re
 import statistics
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from signpost.spiders.feeds import FeedError, ParsedFeed, parse_feed
 
 BASE_URL = "https://bench.example.org/feed"
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
+TAG = re.compile(r"<[^>]+>")
 
 
 def make_bench_feeds(folder: Path, sites: int = 16, articles_per_site: int = 60, seed: int = 7) -> list[Path]:
@@ -90,7 +92,10 @@ def _time_feedparser(documents: list[tuple[str, bytes]]) -> tuple[float, dict[st
     results = {}
     began = time.perf_counter()
     for name, body in documents:
-        results[name] = feedparser.parse(body, response_headers={"content-location": BASE_URL})
+        try:
+            results[name] = feedparser.parse(body, response_headers={"content-location": BASE_URL})
+        except Exception as error:
+            results[name] = f"CRASH {type(error).__name__}: {error}"
     return time.perf_counter() - began, results
 
 
@@ -130,6 +135,7 @@ def run_feeds_bench(folder: Path, repeat: int = 3, progress: Callable[[int, int]
     if feedparser_available:
         result["feedparser_ms_per_feed"] = 1000 * statistics.median(feedparser_seconds) / max(len(documents), 1)
         result["speedup"] = statistics.median(feedparser_seconds) / statistics.median(signpost_seconds)
+        result["feedparser_crashes"] = [f"{name}: {r}" for name, r in feedparser_results.items() if isinstance(r, str)]
         result.update(_agreement(parsed, feedparser_results))
     return result
 
@@ -138,6 +144,8 @@ def _agreement(parsed: dict[str, ParsedFeed], reference: dict[str, object]) -> d
     """Where feedparser read entries too: same entry count, same links, same titles, same dates (to the minute)."""
     counts = links = titles = dates = compared = entries = 0
     for name, feed in parsed.items():
+        if isinstance(reference[name], str):
+            continue
         theirs = [entry for entry in reference[name].entries if entry.get("link")]  # type: ignore[attr-defined]
         if not theirs:
             continue
@@ -150,12 +158,12 @@ def _agreement(parsed: dict[str, ParsedFeed], reference: dict[str, object]) -> d
             links += mine is not None
             if mine is None:
                 continue
-            titles += " ".join(html.unescape(entry.get("title", "")).split()) == (mine.title or "")
-            their_date = entry.get("published_parsed") or entry.get("updated_parsed")
+            # feedparser keeps an HTML title's (sanitised) markup; Signpost gives its text.
+            their_title = html.unescape(TAG.sub("", entry.get("title", "")))
+            titles += " ".join(their_title.split()) == (mine.title or "")
+            their_date = _their_date(entry)
             if their_date and mine.published:
-                dates += (
-                    abs(datetime.fromtimestamp(calendar.timegm(their_date), UTC) - mine.published).total_seconds() < 60
-                )
+                dates += abs(their_date - mine.published).total_seconds() < 60
             else:
                 dates += their_date is None and mine.published is None
     return {
@@ -165,6 +173,15 @@ def _agreement(parsed: dict[str, ParsedFeed], reference: dict[str, object]) -> d
         "title_agreement": _share(titles, entries),
         "date_agreement": _share(dates, entries),
     }
+
+
+def _their_date(entry: dict) -> datetime | None:
+    moment = entry.get("published_parsed") or entry.get("updated_parsed")
+    try:
+        return datetime.fromtimestamp(calendar.timegm(moment), UTC) if moment else None
+    except (ValueError, OverflowError):
+        # feedparser reads 9999-12-31T23:59:59-05:00 as a year 10000 that Python cannot hold.
+        return None
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -189,6 +206,8 @@ def format_feeds_table(result: dict) -> str:
             if result[name + "_agreement"] is not None
         )
         lines.append(f"agreement with feedparser on {result['compared_documents']} documents: {agreement}")
+        lines.append(f"feedparser crashes: {len(result['feedparser_crashes'])}")
+        lines += [f"  {crash}" for crash in result["feedparser_crashes"][:10]]
     else:
         lines.append("feedparser is not installed (pip install feedparser): no anchor in this run")
     lines.append(f"refused as not a feed: {result['signpost_refused']}; crashes: {len(result['crashes'])}")
