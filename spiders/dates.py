@@ -47,14 +47,18 @@ ISO = re.compile(
 )
 OFFSET = re.compile(r"(?:(?:gmt|utc|ut)\s*)?(?P<sign>[+-])\s*(?P<hours>\d{1,2})(?::?(?P<minutes>\d\d))?", re.IGNORECASE)
 COMMENT = re.compile(r"\([^)]*\)")
+# No date is longer; a longer text is not one, and is not worth a regular expression's time.
+MAX_DATE_CHARS = 80
 
 
 def parse_date(value: str | None) -> datetime | None:
     """A feed or sitemap date as an aware UTC datetime; None when it cannot be read or is out of range."""
     if not value:
         return None
+    if len(value) > 10 * MAX_DATE_CHARS:
+        return None
     value = " ".join(value.split())
-    if not value:
+    if not value or len(value) > MAX_DATE_CHARS:
         return None
     try:
         parsed = datetime.fromisoformat(value)

@@ -154,7 +154,7 @@ def _rss_author(value: str | None) -> str | None:
     # RSS 2.0 says "email (Name)"; show the name, not the address.
     if not value:
         return None
-    match = re.fullmatch(r"\s*\S+@\S+\s*\((.+)\)\s*", value)
+    match = re.fullmatch(r"\s*\S+@\S+\s*\((.+)\)\s*", value) if len(value) < 300 else None
     return match.group(1).strip() if match else value.strip()
 
 

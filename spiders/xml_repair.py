@@ -15,8 +15,9 @@ HTML_ENTITIES = {name[:-1]: value for name, value in html.entities.html5.items()
 # An '&' that does not start one of XML's five entities or a character reference: the sign of needed repair.
 SUSPECT = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);|#[0-9]+;|#x[0-9a-fA-F]+;)|[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # CDATA, comments, the DOCTYPE and processing instructions are left alone; every '&' elsewhere is looked at.
+# An unclosed one runs to the end (\Z): failing to close each of thousands of them would take quadratic time.
 MENDABLE = re.compile(
-    r"(?P<kept><!\[CDATA\[.*?\]\]>|<!--.*?-->|<!DOCTYPE(?:[^\[>]|\[.*?\])*>|<\?.*?\?>)"
+    r"(?P<kept><!\[CDATA\[.*?(?:\]\]>|\Z)|<!--.*?(?:-->|\Z)|<!DOCTYPE(?:[^\[>]|\[.*?(?:\]|\Z))*(?:>|\Z)|<\?.*?(?:\?>|\Z))"
     r"|&(?:(?P<number>#[0-9]{1,8};|#[xX][0-9a-fA-F]{1,8};)|(?P<name>[A-Za-z][A-Za-z0-9._-]{0,40});)?",
     re.DOTALL,
 )

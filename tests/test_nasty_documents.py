@@ -83,6 +83,10 @@ NASTY = [
     b"<html><head><base href='http://[bad/'></head><body><a href='http://a.b:99999/x-y-z'>x</a></body></html>",
     b"<?xml version='1.0' encoding='utf-8'?>\x00\x00\x00",
     b"\x00" * 100,
+    # Thousands of unclosed CDATA sections, comments, PIs and DOCTYPEs: the repairs must stay linear.
+    b"<rss>&" + b"<![CDATA[" * 20000,
+    b"<rss>&" + b"<!--" * 20000 + b"<?" * 20000 + b"<!DOCTYPE [" * 20000,
+    b"<rss><channel><item><pubDate>" + b"1 " * 100000 + b"</pubDate></item></channel></rss>",
 ]
 
 DATES = ["", " ", "Thu,", "32 Jan 2004", "2004-00-00", "Mon, 13 Feb, 2012 25:61:61 GMT", "99999-01-01", "-1",
