@@ -48,6 +48,8 @@ class ParsedFeed:
     warnings: list[str] = field(default_factory=list)
     # What was mended before a strict parse (bare '&', HTML entities, a stray byte): nothing was lost.
     repairs: list[str] = field(default_factory=list)
+    # Entries left out, each with the reason: no usable link, or a link an earlier entry had.
+    skipped: list[str] = field(default_factory=list)
 
 
 def looks_like_feed(body: bytes, content_type: str | None) -> bool:
@@ -113,7 +115,7 @@ def _parse_rss(root: lxml.etree._Element, base_url: str) -> ParsedFeed:
     items = list(_children(channel, "item")) + list(_children(root, "item"))
     entries = [_rss_entry(item, site_url or base_url) for item in items]
     title = guessed_text(element_text(_child(channel, "title")), TITLE_MAX_CHARS)
-    return ParsedFeed("rss", title, site_url, _keep_linked(entries))
+    return _feed("rss", title, site_url, entries)
 
 
 def _parse_rdf(root: lxml.etree._Element, base_url: str) -> ParsedFeed:
@@ -122,7 +124,7 @@ def _parse_rdf(root: lxml.etree._Element, base_url: str) -> ParsedFeed:
     site_url = http_url(element_text(_child(channel, "link")), base_url) if channel is not None else None
     entries = [_rss_entry(item, site_url or base_url) for item in _children(root, "item")]
     title = guessed_text(element_text(_child(channel, "title")), TITLE_MAX_CHARS) if channel is not None else None
-    return ParsedFeed("rdf", title, site_url, _keep_linked(entries))
+    return _feed("rdf", title, site_url, entries)
 
 
 def _rss_entry(item: lxml.etree._Element, base_url: str) -> FeedEntry:
@@ -177,7 +179,7 @@ def _parse_atom(root: lxml.etree._Element, base_url: str) -> ParsedFeed:
             )
         )
     title = atom_text(_child(root, "title"), TITLE_MAX_CHARS)
-    return ParsedFeed("atom", title, _atom_link(_children(root, "link"), root, base_url), _keep_linked(entries))
+    return _feed("atom", title, _atom_link(_children(root, "link"), root, base_url), entries)
 
 
 def _atom_link(links: Iterable[lxml.etree._Element], element: lxml.etree._Element, base_url: str) -> str | None:
@@ -267,7 +269,7 @@ def _parse_json_feed(body: bytes, base_url: str, charset: str | None) -> ParsedF
             )
         )
     site_url = http_url(_json_str(document, "home_page_url"), base_url)
-    return ParsedFeed("json", plain(_json_str(document, "title"), TITLE_MAX_CHARS), site_url, _keep_linked(entries))
+    return _feed("json", plain(_json_str(document, "title"), TITLE_MAX_CHARS), site_url, entries)
 
 
 def _json_str(mapping: dict[str, Any], key: str) -> str | None:
@@ -285,14 +287,19 @@ def _json_author(mapping: dict[str, Any]) -> str | None:
     return None
 
 
-def _keep_linked(entries: list[FeedEntry]) -> list[FeedEntry]:
+def _feed(kind: FeedKind, title: str | None, site_url: str | None, entries: list[FeedEntry]) -> ParsedFeed:
+    """The feed with its linked entries, each URL once; the others are skipped, and why is said."""
     seen: set[str] = set()
-    kept = []
-    for entry in entries:
-        if entry.url and entry.url not in seen:
+    feed = ParsedFeed(kind, title, site_url)
+    for number, entry in enumerate(entries, start=1):
+        if not entry.url:
+            feed.skipped.append(f"entry {number} ({entry.title or 'untitled'!r}): no usable http(s) link")
+        elif entry.url in seen:
+            feed.skipped.append(f"entry {number}: repeats {entry.url}")
+        else:
             seen.add(entry.url)
-            kept.append(entry)
-    return kept
+            feed.entries.append(entry)
+    return feed
 
 
 def _local(element: lxml.etree._Element) -> str:

@@ -38,6 +38,7 @@ def item(title: str = "A title", link: str = "https://news.example.org/a-story",
 def test_a_bad_link_is_skipped_and_the_other_entries_kept(bad: str) -> None:
     feed = parse_feed(rss(item("Bad", bad) + item("Good")), BASE)
     assert [(entry.title, entry.url) for entry in feed.entries] == [("Good", "https://news.example.org/a-story")]
+    assert feed.skipped == ["entry 1 ('Bad'): no usable http(s) link"]
     atom = f"<feed {ATOM_NS}><entry><title>Bad</title><link href='{bad}'/></entry>"
     atom += "<entry><title>Good</title><link href='/good-story'/></entry></feed>"
     assert [entry.url for entry in parse_feed(atom.encode(), BASE).entries] == ["https://news.example.org/good-story"]
