@@ -29,6 +29,7 @@ ANY_DECLARATION = re.compile(r"^<\?xml[^>]*\?>")
 DECLARED_ENTITY = re.compile(r"<!ENTITY\s+([^\s%][^\s]*)")
 BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
         (codecs.BOM_UTF16_BE, "utf-16"), (codecs.BOM_UTF8, "utf-8-sig"))  # fmt: skip
+WIDE_CODECS = frozenset({"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"})
 # Bytes that Windows-1252 leaves undefined: read them as Latin-1, which maps every byte.
 CP1252_UNDEFINED = frozenset({0x81, 0x8D, 0x8F, 0x90, 0x9D})
 
@@ -73,6 +74,9 @@ def read_xml(body: bytes, base_url: str, charset: str | None = None) -> XmlDocum
     """Parse ``body`` strictly, mending it first when needed; recover as a last resort; raise BrokenXmlError."""
     body = _strip_leading(body)
     declared = DECLARATION.match(body)
+    if declared and _codec(declared.group(1).decode("ascii")) in WIDE_CODECS:
+        # "<?xml" in one byte a character cannot be UTF-16 or UTF-32, whatever it says: the declaration is wrong.
+        declared = None
     trust_lxml = declared is not None or not charset or _codec(charset) == "utf-8"
     if trust_lxml and not SUSPECT.search(body):
         try:

@@ -317,3 +317,12 @@ def test_a_text_sitemap_with_a_non_url_line_keeps_its_other_urls() -> None:
     sitemap = parse_sitemap(b"https://news.example.org/one\n<html>oops</html>\nhttps://news.example.org/two\n", BASE)
     assert [entry.url for entry in sitemap.entries] == ["https://news.example.org/one", "https://news.example.org/two"]
     assert sitemap.warnings == ["skipped 1 line(s) that are not http(s) URLs"]
+
+
+def test_utf16_declared_on_utf8_bytes_and_real_utf16() -> None:
+    wrong = rss(item("Caf\xe9 &eacute;"), declaration='<?xml version="1.0" encoding="UTF-16"?>')
+    assert parse_feed(wrong, BASE).entries[0].title == "Café é"
+    real = (
+        rss(item("Caf\xe9 &eacute;"), declaration='<?xml version="1.0" encoding="utf-16"?>').decode().encode("utf-16")
+    )
+    assert parse_feed(real, BASE).entries[0].title == "Café é"
