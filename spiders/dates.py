@@ -41,12 +41,13 @@ MONTH_FIRST = re.compile(
 )
 # ISO 8601 and W3C-DTF, including the shortened "2003-12" and "2003", a space for the T and a zone name.
 ISO = re.compile(
-    r"(?P<year>\d{4})(?:-?(?P<month>\d\d)(?:-?(?P<day>\d\d))?)?"
+    r"(?P<year>\d{4})(?:[-/]?(?P<month>\d\d)(?:[-/]?(?P<day>\d\d))?)?"
     r"(?:[t\s]+(?P<hour>\d\d):?(?P<minute>\d\d)(?::?(?P<second>\d\d)(?:[.,]\d+)?)?)?\s*(?P<zone>.*)",
     re.IGNORECASE,
 )
 OFFSET = re.compile(r"(?:(?:gmt|utc|ut)\s*)?(?P<sign>[+-])\s*(?P<hours>\d{1,2})(?::?(?P<minutes>\d\d))?", re.IGNORECASE)
 COMMENT = re.compile(r"\([^)]*\)")
+NAME_AFTER_OFFSET = re.compile(r"(?<=\d)\s+[A-Za-z]{1,5}$")
 # No date is longer; a longer text is not one, and is not worth a regular expression's time.
 MAX_DATE_CHARS = 80
 
@@ -79,7 +80,7 @@ def parse_date(value: str | None) -> datetime | None:
 
 
 def _parse_loose(value: str) -> datetime | None:
-    if value[4:5] in ("-", "", "T", " ") and (match := ISO.fullmatch(value)):
+    if value[4:5] in ("-", "/", "", "T", " ") and (match := ISO.fullmatch(value)):
         month = int(match["month"] or 1)
         return _build(int(match["year"]), month, int(match["day"] or 1), match, match["zone"])
     if match := RFC822.fullmatch(value):
@@ -119,7 +120,8 @@ def _zone(text: str) -> timezone | None:
         return UTC
     if (hours := ZONE_HOURS.get(text.upper())) is not None:
         return timezone(timedelta(hours=hours))
-    if match := OFFSET.fullmatch(text):
+    # "+0000 GMT": the offset says it; the name after it is a reminder.
+    if match := OFFSET.fullmatch(NAME_AFTER_OFFSET.sub("", text)):
         hours_text, minutes_text = match["hours"], match["minutes"]
         if minutes_text is None and len(hours_text) > 2:
             hours_text, minutes_text = hours_text[:-2], hours_text[-2:]

@@ -259,9 +259,7 @@ def _parse_json_feed(body: bytes, base_url: str, charset: str | None) -> ParsedF
         published = parse_date(_json_str(item, "date_published")) or parse_date(_json_str(item, "date_modified"))
         entries.append(
             FeedEntry(
-                url=http_url(_json_str(item, "url"), base_url)
-                or http_url(_json_str(item, "external_url"), base_url)
-                or "",
+                url=_json_url(item, base_url) or "",
                 title=plain(_json_str(item, "title"), TITLE_MAX_CHARS),
                 summary=summary or html_to_text(_json_str(item, "content_html"), SUMMARY_MAX_CHARS),
                 published=published,
@@ -270,6 +268,12 @@ def _parse_json_feed(body: bytes, base_url: str, charset: str | None) -> ParsedF
         )
     site_url = http_url(_json_str(document, "home_page_url"), base_url)
     return _feed("json", plain(_json_str(document, "title"), TITLE_MAX_CHARS), site_url, entries)
+
+
+def _json_url(item: dict[str, Any], base_url: str) -> str | None:
+    # The id is a last resort, and only when it is a whole web URL (it is often a number or a tag: URI).
+    url = http_url(_json_str(item, "url"), base_url) or http_url(_json_str(item, "external_url"), base_url)
+    return url or http_url(_json_str(item, "id"))
 
 
 def _json_str(mapping: dict[str, Any], key: str) -> str | None:

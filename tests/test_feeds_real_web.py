@@ -293,6 +293,8 @@ def at(hours: float = 0) -> timezone:
         ("2024-05-07 09:30:00 +0200", datetime(2024, 5, 7, 9, 30, tzinfo=at(2))),
         ("Tue May  7 09:30:00 2024", datetime(2024, 5, 7, 9, 30, tzinfo=UTC)),
         ("May 7, 2024 9:30 PDT", datetime(2024, 5, 7, 9, 30, tzinfo=at(-7))),
+        ("Sun, 02 Feb 2020 10:00:00 +0000 GMT", datetime(2020, 2, 2, 10, tzinfo=UTC)),
+        ("2024/05/07 09:30:00", datetime(2024, 5, 7, 9, 30, tzinfo=UTC)),
         ("9999-12-31T23:59:59-05:00", None),
         ("Fri, 31 Dec 9999 23:59:59 -0500", None),
         ("Thu, 01 Jan 2004 10:00:00 XYZ", None),
@@ -326,3 +328,13 @@ def test_utf16_declared_on_utf8_bytes_and_real_utf16() -> None:
         rss(item("Caf\xe9 &eacute;"), declaration='<?xml version="1.0" encoding="utf-16"?>').decode().encode("utf-16")
     )
     assert parse_feed(real, BASE).entries[0].title == "Café é"
+
+
+def test_a_json_feed_item_whose_id_is_its_url() -> None:
+    document = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "items": [{"id": "https://news.example.org/by-id", "title": "By id"}, {"id": "42", "title": "Not a URL"}],
+    }
+    assert [entry.url for entry in parse_feed(json.dumps(document).encode(), BASE).entries] == [
+        "https://news.example.org/by-id"
+    ]
