@@ -79,6 +79,8 @@ def parse_feed(body: bytes, base_url: str, charset: str | None = None) -> Parsed
         raise FeedError("not a feed: the body is empty")
     if stripped[:1] in (b"{", b"["):
         return _parse_json_feed(stripped, base_url, charset)
+    if body[:2] == b"\x1f\x8b":
+        raise FeedError("not a feed: gzip data the server did not decode")
     return _parse_xml_feed(body, base_url, charset)
 
 
