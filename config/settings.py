@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -111,6 +112,18 @@ class Settings(BaseSettings):
     )
     requested_email_window_minutes: int = Field(60, description="Minutes over which asked-for emails are counted.")
     suggestions_per_hour: int = Field(10, description="Links one member may suggest in an hour.")
+    allowed_networks: list[str] = Field(
+        [],
+        description="Private networks (CIDR, e.g. 10.1.2.0/24) that may be fetched though private addresses are not.",
+    )
+    max_concurrent_fetches: int = Field(4, description="Pages the web app fetches at once; more wait their turn.")
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks_parse(cls, networks: list[str]) -> list[str]:
+        for network in networks:
+            ipaddress.ip_network(network, strict=False)  # a ValueError names the bad one
+        return networks
 
     @cached_property
     def store_url(self) -> str:
