@@ -289,3 +289,23 @@ def fetch_url(
     """Fetch one URL under ``rules``: what the single-page fetch, discovery and webhooks all go through."""
     with HttpFetcher(rules) as fetcher:
         return fetcher.request(method, url, content=content, headers=headers)
+
+
+def json_poster(rules: FetchRules) -> Callable[[str, bytes], tuple[int, str]]:
+    """POSTs JSON to webhook URLs under ``rules`` (no redirects followed).
+
+    Raises PermissionError when the URL is refused, ConnectionError when no answer comes (see digests.webhooks).
+    """
+
+    def post(url: str, body: bytes) -> tuple[int, str]:
+        try:
+            check_source_url(url, rules.addresses.allow_private, [str(net) for net in rules.addresses.allowed_networks])
+        except UnsafeURLError as error:
+            raise PermissionError(f"refused: {error}") from error
+        try:
+            result = fetch_url(url, rules, method="POST", content=body, headers={"Content-Type": "application/json"})
+        except FetchError as error:
+            raise ConnectionError(str(error)) from error
+        return result.status, result.body[:1000].decode("utf-8", "replace")
+
+    return post
