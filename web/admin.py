@@ -256,7 +256,8 @@ async def import_members_csv(
         return redirect(request, f"/admin/communities/{slug}", flash="That file is over 5 MB.")
     try:
         rows = _read_members_csv(data, community.topics)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, csv.Error) as error:
+        # csv.Error: a field over the csv module's limit (128 KiB), a stray NUL byte.
         return redirect(request, f"/admin/communities/{slug}", flash=f"Nothing imported: {error}")
     count = import_members(web(request).engine, community.id, rows, confirmed=confirmed == "1")
     state = "confirmed" if confirmed == "1" else "pending confirmation"

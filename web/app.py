@@ -9,14 +9,14 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from signpost.config.settings import Settings
 from signpost.store.db import open_current_store
-from signpost.web import security
+from signpost.web import bounds, security
 from signpost.web.hooks import WebHooks
 from signpost.web.pages import CSRF_COOKIE, SignInRequired, WebContext, make_environment, render, signin_redirect
 
@@ -42,7 +42,14 @@ def create_app(settings: Settings, *, hooks: WebHooks | None = None) -> FastAPI:
         yield
         engine.dispose()
 
-    app = FastAPI(title="Signpost", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app = FastAPI(
+        title="Signpost",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+        dependencies=[Depends(bounds.integers_in_range)],
+    )
     app.state.web = WebContext(
         settings=settings,
         engine=engine,
