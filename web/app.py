@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from signpost.config.settings import Settings
 from signpost.store.db import open_current_store
 from signpost.web import bounds, security
+from signpost.web.fetching import FetchGate
 from signpost.web.hooks import WebHooks
 from signpost.web.pages import CSRF_COOKIE, SignInRequired, WebContext, make_environment, render, signin_redirect
 
@@ -37,9 +38,12 @@ def create_app(settings: Settings, *, hooks: WebHooks | None = None) -> FastAPI:
         raise ValueError("the web app signs sessions and links: set SIGNPOST_SECRET_KEY")
     engine = open_current_store(settings.store_url)
 
+    gate = FetchGate(settings.max_concurrent_fetches)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         yield
+        gate.close()
         engine.dispose()
 
     app = FastAPI(
@@ -57,6 +61,7 @@ def create_app(settings: Settings, *, hooks: WebHooks | None = None) -> FastAPI:
         hooks=hooks or WebHooks(),
         environment=make_environment(),
     )
+    app.state.fetches = gate
 
     @app.middleware("http")
     async def csrf_cookie_and_headers(request: Request, call_next):
