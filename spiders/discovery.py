@@ -11,7 +11,15 @@ import lxml.etree
 import lxml.html
 
 from signpost.spiders.feeds import FeedError, looks_like_feed, parse_feed
-from signpost.spiders.fetch import DEFAULT_USER_AGENT, Fetcher, FetchError, FetchResult, FetchRules, HttpFetcher
+from signpost.spiders.fetch import (
+    DEFAULT_USER_AGENT,
+    Fetcher,
+    FetchError,
+    FetchResult,
+    FetchRules,
+    HttpFetcher,
+    check_url,
+)
 from signpost.spiders.listing import ListingLinks, listing_links, section_links
 from signpost.spiders.sitemaps import (
     SitemapEntry,
@@ -21,7 +29,7 @@ from signpost.spiders.sitemaps import (
     parse_sitemap,
     sitemap_urls_from_robots_txt,
 )
-from signpost.spiders.urls import AddressRules, UnsafeURLError, canonicalize_url, check_source_url
+from signpost.spiders.urls import AddressRules, UnsafeURLError, canonicalize_url
 from signpost.store.records import FeedEntry
 
 log = logging.getLogger(__name__)
@@ -74,7 +82,7 @@ def discover(
         url = "https://" + url
     rules = rules or FetchRules(addresses=AddressRules(allow_private), user_agent=user_agent)
     try:
-        check_source_url(url, rules.addresses.allow_private, [str(net) for net in rules.addresses.allowed_networks])
+        check_url(url, rules)
     except UnsafeURLError as error:
         return Discovery(url, problems=[str(error)])
     own_fetcher = HttpFetcher(rules) if fetch is None else None

@@ -9,7 +9,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import httpcore
 import httpx
@@ -180,6 +180,17 @@ class FetchRules:
         return replace(rules, **overrides)
 
 
+def check_url(url: str, rules: FetchRules) -> str:
+    """The URL if ``rules`` let it be fetched (http or https, an allowed address); UnsafeURLError saying why not."""
+    check_source_url(url, allow_private=True)
+    host = urlsplit(url).hostname or ""
+    try:
+        vetted_addresses(host, rules.addresses, rules.resolve)
+    except UnsafeURLError as error:
+        raise UnsafeURLError(f"{url}: {error}") from error
+    return url
+
+
 class HttpFetcher:
     """Fetches URLs under one set of FetchRules, reusing connections between calls; for one thread at a time."""
 
@@ -299,7 +310,7 @@ def json_poster(rules: FetchRules) -> Callable[[str, bytes], tuple[int, str]]:
 
     def post(url: str, body: bytes) -> tuple[int, str]:
         try:
-            check_source_url(url, rules.addresses.allow_private, [str(net) for net in rules.addresses.allowed_networks])
+            check_url(url, rules)
         except UnsafeURLError as error:
             raise PermissionError(f"refused: {error}") from error
         try:
