@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
+import select
+import socket
 import threading
 import time
 import zlib
@@ -15,7 +18,11 @@ import brotli
 GIB = 1 << 30
 ARTICLE = (
     b"<!doctype html><html><head><title>A fine article</title></head><body><article><h1>A fine article</h1>"
-    + b"<p>Volunteer managers across the region reported new ways of working with buddies and rotas.</p>" * 8
+    + b"".join(
+        b"<p>Volunteer managers in district %d reported new ways of working with buddies, rotas and taster days, "
+        b"and trustees in that district agreed to fund %d more places next year.</p>" % (n, n + 3)
+        for n in range(8)
+    )
     + b"</article></body></html>"
 )
 
@@ -43,13 +50,12 @@ def brotli_of_a_gibibyte() -> bytes:
 
 
 class HostileServer:
-    """Serves ``routes`` (path -> handler function); counts requests per path and connections open at once."""
+    """Serves ``routes`` (path -> handler function); counts requests per path and notes when each began."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.routes: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {}
         self.hits: dict[str, int] = {}
-        self.open_now = 0
-        self.most_open = 0
+        self.starts: list[float] = []
         self.lock = threading.Lock()
         hostile = self
 
@@ -59,15 +65,9 @@ class HostileServer:
             def do_GET(self) -> None:
                 with hostile.lock:
                     hostile.hits[self.path] = hostile.hits.get(self.path, 0) + 1
-                    hostile.open_now += 1
-                    hostile.most_open = max(hostile.most_open, hostile.open_now)
-                try:
+                    hostile.starts.append(time.monotonic())
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError, TimeoutError):
                     hostile.routes.get(self.path, not_found)(self)
-                except (BrokenPipeError, ConnectionResetError, TimeoutError):
-                    pass
-                finally:
-                    with hostile.lock:
-                        hostile.open_now -= 1
                 self.close_connection = True
 
             do_POST = do_GET
@@ -79,6 +79,11 @@ class HostileServer:
         self.server.daemon_threads = True
         self.url = f"http://{host}:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def most_started_within(self, seconds: float) -> int:
+        """The most requests that began within any window of ``seconds``."""
+        starts = sorted(self.starts)
+        return max((sum(1 for t in starts[i:] if t - start < seconds) for i, start in enumerate(starts)), default=0)
 
     def close(self) -> None:
         self.server.shutdown()
@@ -107,11 +112,24 @@ def trickle(raw: bytes, every: float) -> Callable[[BaseHTTPRequestHandler], None
 
     def respond(handler: BaseHTTPRequestHandler) -> None:
         for byte in raw:
+            if _client_left(handler):
+                return
             handler.wfile.write(bytes([byte]))
             handler.wfile.flush()
             time.sleep(every)
 
     return respond
+
+
+def _client_left(handler: BaseHTTPRequestHandler) -> bool:
+    # Readable with nothing to read: the client has closed its end (a write would not say so at once).
+    connection = handler.connection
+    if not select.select([connection], [], [], 0)[0]:
+        return False
+    try:
+        return connection.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
 
 
 TRICKLED_ARTICLE = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Padding: " + b"p" * 200 + b"\r\n\r\n" + ARTICLE
