@@ -32,7 +32,9 @@ class Settings(BaseSettings):
         False, description="Allow sources on private or loopback addresses (tests and the demo need it)."
     )
 
-    download_timeout: float = Field(30.0, description="Seconds before a request is abandoned.")
+    download_timeout: float = Field(
+        30.0, description="Seconds a whole request may take (connecting, headers, body, redirects) before it is abandoned."
+    )
     max_page_bytes: int = Field(5 * 1024 * 1024, description="Responses larger than this are refused.")
     max_redirects: int = Field(5, description="Redirects followed before a URL is given up.")
     retry_times: int = Field(2, description="Retries, with backoff, of a failed request.")
