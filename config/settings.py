@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     )
 
     download_timeout: float = Field(
-        30.0, description="Seconds a whole request may take (connecting, headers, body, redirects) before it is abandoned."
+        30.0, description="Seconds a whole request may take (connect, headers, body, redirects) before it is abandoned."
     )
     max_page_bytes: int = Field(5 * 1024 * 1024, description="Responses larger than this are refused.")
     max_redirects: int = Field(5, description="Redirects followed before a URL is given up.")
