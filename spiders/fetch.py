@@ -26,7 +26,6 @@ _BROTLI_ERRORS: tuple[type[Exception], ...] = (brotli.error,) if brotli is not N
 DEFAULT_USER_AGENT = "Signpost/0.1 (+https://github.com/signpost/signpost)"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 ACCEPT_ENCODING = "gzip, deflate, br" if brotli is not None else "gzip, deflate"
-READ_SIZE = 65536
 
 
 class FetchError(Exception):
