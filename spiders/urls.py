@@ -110,15 +110,6 @@ def vetted_addresses(host: str, rules: AddressRules, resolve: Callable[[str], li
     return addresses
 
 
-def is_private_host(host: str) -> bool:
-    """Whether the host resolves to a private, loopback, link-local or reserved address, or to nothing at all."""
-    try:
-        vetted_addresses(host, AddressRules())
-    except UnsafeURLError:
-        return True
-    return False
-
-
 def check_source_url(url: str, allow_private: bool, allowed_networks: Iterable[str] = ()) -> str:
     """Return the URL if it may be crawled; raise UnsafeURLError saying why not (a name that does not resolve too)."""
     parts = urlsplit(url)
