@@ -154,6 +154,10 @@ class _Decoder:
             while data:
                 yield self.zlib.decompress(data, room + 1)
                 data = self.zlib.unconsumed_tail
+                if not data and self.zlib.eof and self.zlib.unused_data and self.name != "deflate":
+                    # A gzip body may hold several members one after another; each counts against the cap.
+                    data = self.zlib.unused_data
+                    self.zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import time
 import tracemalloc
 
@@ -62,6 +63,12 @@ def test_gzip_and_brotli_bombs_stop_at_the_cap_without_inflating(hostile):
     # One Content-Encoding is undone, once: the inner gzip stays a 1 MB body nobody inflates.
     result = fetch_url(hostile.url + "/stacked", LOOPBACK)
     assert result.body[:2] == b"\x1f\x8b" and len(result.body) == len(gzip_of_a_gibibyte())
+
+
+def test_a_gzip_body_of_several_members_is_read_whole(hostile):
+    body = gzip.compress(b"<p>first half</p>") + gzip.compress(b"<p>second half</p>")
+    hostile.routes = {"/two": answer(200, {"Content-Encoding": "gzip"}, body)}
+    assert fetch_url(hostile.url + "/two", LOOPBACK).body == b"<p>first half</p><p>second half</p>"
 
 
 def test_asks_only_for_encodings_it_can_cap(hostile):
