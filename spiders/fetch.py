@@ -14,6 +14,7 @@ from urllib.parse import urljoin, urlsplit
 import httpcore
 import httpx
 
+from signpost.config.settings import Settings
 from signpost.spiders.urls import AddressRules, UnsafeURLError, check_source_url, resolve_host, vetted_addresses
 
 try:  # brotli is optional: without it Signpost does not ask for br, and refuses a br answer.
@@ -166,13 +167,13 @@ class FetchRules:
 
     addresses: AddressRules = field(default_factory=AddressRules)
     user_agent: str = DEFAULT_USER_AGENT
-    deadline: float = 30.0
-    max_bytes: int = 5 * 1024 * 1024
+    deadline: float = 30.0  # seconds for the whole exchange: connecting, headers, body, every redirect
+    max_bytes: int = 5 * 1024 * 1024  # of the decoded body
     max_redirects: int = 5
-    resolve: Callable[[str], list[str]] = resolve_host
+    resolve: Callable[[str], list[str]] = resolve_host  # host name -> addresses; tests pass one they control
 
     @classmethod
-    def from_settings(cls, settings, **overrides) -> FetchRules:
+    def from_settings(cls, settings: Settings, **overrides: Any) -> FetchRules:
         rules = cls(
             addresses=AddressRules.of(settings.allow_private_addresses, settings.allowed_networks),
             user_agent=settings.crawler_user_agent,
