@@ -28,8 +28,8 @@ from signpost.store.webhooks import save_webhooks
 # Called as discover(engine, settings, url, communities=[...], name=..., options={...}): finds a feed, sitemap or
 # listing page at the URL and saves it as a source; raises ValueError or LookupError saying why it could not.
 DiscoverSource = Callable[..., object]
-# Called as check_url(url, allow_private): raises ValueError for a URL Signpost must not fetch.
-CheckURL = Callable[[str, bool], object]
+# Called as check_url(url, allow_private, allowed_networks): raises ValueError for a URL Signpost must not fetch.
+CheckURL = Callable[[str, bool, list[str]], object]
 # The options a file declares; anything else in a source's options (its discovered fallbacks) is the store's own.
 DECLARED_OPTIONS = ("allow", "deny", "max_depth", "max_pages")
 
@@ -117,7 +117,7 @@ def sync_source(
         if not declared.enabled:
             set_source_enabled(engine, get_source(engine, url).id, False)
         return
-    check_url(url, settings.allow_private_addresses)
+    check_url(url, settings.allow_private_addresses, settings.allowed_networks)
     if known is not None:
         # What discovery found (the fallbacks a broken feed is crawled by) stays; the file's own options replace.
         kept = {key: value for key, value in known.options.items() if key not in DECLARED_OPTIONS}

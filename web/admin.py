@@ -14,6 +14,7 @@ import logging
 import re
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from signpost.config.models import CommunityConfig, SourceConfig, TopicConfig, plain_name, problems_of
@@ -27,6 +28,7 @@ from signpost.store.sources import list_sources, set_source_enabled
 from signpost.store.users import User, list_users, save_user, set_curator
 from signpost.web import security
 from signpost.web.charts import sparkline
+from signpost.web.fetching import fetches
 from signpost.web.members import EMAIL, community_by_slug
 from signpost.web.pages import check_csrf, redirect, render, require_admin, web
 
@@ -77,9 +79,10 @@ def _sources_page(request: Request, problems: list[str] = (), typed: str = "", s
 
 
 @router.post("/sources")
-def add_source(
+async def add_source(
     request: Request, url: str = Form(""), community: list[str] = Form(default=[]), user: User = Depends(require_admin)
 ):
+    # Async so that discovery waits in the fetch pool (web/fetching.py), holding no request thread.
     context = web(request)
     url = url.strip()
     if context.hooks.add_source is None:
@@ -88,13 +91,17 @@ def add_source(
             "/admin/sources",
             flash="This web app was started without discovery: run `signpost sources add URL`.",
         )
-    known = {c.slug for c in list_communities(context.engine)}
+    known = {c.slug for c in await run_in_threadpool(list_communities, context.engine)}
+    wanted = [c for c in community if c in known]
     try:
-        declared = SourceConfig(url=url, communities=[c for c in community if c in known])
+        declared = SourceConfig(url=url, communities=wanted)
     except ValidationError as error:
-        return _sources_page(request, problems_of(error), typed=url, status_code=400)
+        return await run_in_threadpool(_sources_page, request, problems_of(error), url, 400)
     try:
-        source = context.hooks.add_source(context.engine, context.settings, str(declared.url), declared.communities)
+        args = (context.engine, context.settings, str(declared.url), declared.communities)
+        source = await fetches(request).run(context.hooks.add_source, *args)
+    except HTTPException:
+        raise
     except Exception as error:
         log.info("adding source %s: %r", url, error)
         return redirect(request, "/admin/sources", flash=f"Could not add {url}: {error}")
@@ -314,7 +321,8 @@ async def import_members_csv(
         return redirect(request, f"/admin/communities/{slug}", flash="That file is over 5 MB.")
     try:
         rows = _read_members_csv(data, community.topics)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, csv.Error) as error:
+        # csv.Error: a field over the csv module's limit (128 KiB), a stray NUL byte.
         return redirect(request, f"/admin/communities/{slug}", flash=f"Nothing imported: {error}")
     count = import_members(web(request).engine, community.id, rows, confirmed=confirmed == "1")
     state = "confirmed" if confirmed == "1" else "pending confirmation"
