@@ -79,3 +79,8 @@ def publish(
             f"Digest {run['digest_id']}: {email['sent']} emails sent, {email['failed']} refused; "
             f"webhooks {hooks['sent']} posted, {hooks['failed']} failing."
         )
+        if email.get("waiting"):
+            console.print(
+                f"  [yellow]{email['waiting']} emails waiting[/yellow] ({email['last_error']}); tried again from "
+                f"{email['next_attempt_at'] or 'the next run'} by `signpost digests publish` or `signpost serve`."
+            )

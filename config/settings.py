@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     delivery_lease_seconds: int = Field(
         300, description="An outbox row left in sending this long (its sender died) is sent again."
     )
+    delivery_retry_seconds: int = Field(
+        60, description="Seconds before an email the server did not take (down, timeout, 4xx) is tried again; doubles."
+    )
+    delivery_retry_max_seconds: int = Field(
+        3600, description="Longest wait between tries of an email; it is tried for as long as the outage lasts."
+    )
 
     # The web app.
     session_cookie_secure: bool = Field(

@@ -11,17 +11,21 @@ the moment between the server accepting a message and the ``sent`` mark being co
 connection at most); both copies then carry the same Message-ID, which mail clients and large providers use to
 show them once. The other way round, skipping a member after a crash, cannot happen: a row leaves
 ``sending`` only as ``sent`` (after acceptance), ``failed`` (a permanent refusal) or back to ``pending``.
+
+Only a permanent refusal of the recipient (5xx) ends a row as failed. A server that cannot be reached, times out
+or answers 4xx leaves the row pending with its last error, not tried again before a wait that doubles with each
+try (``SIGNPOST_DELIVERY_RETRY_SECONDS`` up to ``SIGNPOST_DELIVERY_RETRY_MAX_SECONDS``), for as long as the
+outage lasts; a digest is marked sent only once no row is pending.
 """
 
 from __future__ import annotations
 
 import smtplib
-import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from sqlalchemy import Engine
@@ -35,12 +39,22 @@ from signpost.digests.render import (
     load_content,
     message_id_for,
 )
+from signpost.digests.smtp import classify_send_error, close_smtp, open_smtp
 from signpost.store.db import utcnow
 from signpost.store.digests import get_digest, mark_digest_sent
-from signpost.store.outbox import OutboxRow, claim_rows, fill_outbox, outbox_counts, outbox_marks, release_stale
+from signpost.store.outbox import (
+    OutboxRow,
+    claim_rows,
+    defer_waiting,
+    fill_outbox,
+    outbox_counts,
+    outbox_marks,
+    release_stale,
+)
 
 Progress = Callable[[int, int], None]
-# Consecutive connection failures after which a run stops: the server is down, the next run carries on.
+# Consecutive server-wide failures (down, timing out, refusing our sender) after which a run stops: every row
+# left waits, and the next run, once their wait is over, carries on.
 MAX_CONNECTION_FAILURES = 3
 
 
@@ -52,6 +66,7 @@ class DeliveryReport:
     failed: int = 0
     retry_later: int = 0
     released: int = 0
+    deferred: int = 0
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
 
@@ -71,23 +86,6 @@ def queue_digest(engine: Engine, settings: Settings, digest_id: int) -> int:
     return fill_outbox(engine, digest_id, content.community_id, topic_ids, message_id)
 
 
-def open_smtp(settings: Settings) -> smtplib.SMTP:
-    """A logged-in SMTP connection as the settings describe it."""
-    context = ssl.create_default_context()
-    if settings.smtp_security == "ssl":
-        smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-            settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout, context=context
-        )
-    else:
-        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
-        if settings.smtp_security == "starttls":
-            smtp.starttls(context=context)
-    if settings.smtp_username:
-        password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
-        smtp.login(settings.smtp_username, password)
-    return smtp
-
-
 class RateLimit:
     """Spaces sends evenly across all connections of a run; a rate of 0 means no limit."""
 
@@ -105,6 +103,13 @@ class RateLimit:
         time.sleep(max(0.0, slot - time.monotonic()))
 
 
+def retry_delay(attempts: int, settings: Settings) -> timedelta:
+    """The wait before try ``attempts + 1`` of a row: doubling from the base, up to the longest wait."""
+    base = max(0, settings.delivery_retry_seconds)
+    longest = max(base, settings.delivery_retry_max_seconds)
+    return timedelta(seconds=min(longest, base * 2 ** min(max(attempts - 1, 0), 30)))
+
+
 class _Run:
     """One run of the sender over a digest's outbox, shared by its connection threads."""
 
@@ -119,9 +124,13 @@ class _Run:
         self.report = DeliveryReport(digest_id)
         self.lock = threading.Lock()
         self.stop = threading.Event()
+        self.server_trouble: str | None = None
         self.done = 0
         self.crashed: BaseException | None = None
         self.started = utcnow()
+
+    def next_attempt(self, attempts: int) -> datetime:
+        return utcnow() + retry_delay(attempts, self.settings)
 
     def count(self, outcome: str, error: str | None = None) -> None:
         with self.lock:
@@ -132,9 +141,9 @@ class _Run:
             if self.progress:
                 self.progress(self.done, self.report.total)
 
-    def work(self, batch_size: int, max_attempts: int) -> None:
+    def work(self, batch_size: int) -> None:
         smtp: smtplib.SMTP | None = None
-        connection_failures = 0
+        server_failures = 0
         with outbox_marks(self.engine) as marks:
             try:
                 while not self.stop.is_set():
@@ -143,36 +152,32 @@ class _Run:
                         return
                     for index, row in enumerate(rows):
                         if self.stop.is_set():
+                            # The server is down for every connection: the rest of the batch waits with its error.
                             for left in rows[index:]:
-                                marks.retry(left.id, "run stopped before this row")
+                                marks.retry(left.id, self.server_trouble or "", self.next_attempt(left.attempts))
                                 self.count("retry_later")
                             return
-                        smtp, outcome, error, broken = self.send_one(smtp, row, max_attempts)
+                        smtp, outcome, error, server_wide = self.send_one(smtp, row)
                         if outcome == "sent":
                             marks.sent(row.id)
                         elif outcome == "failed":
                             marks.failed(row.id, error or "")
                         else:
-                            marks.retry(row.id, error or "")
+                            marks.retry(row.id, error or "", self.next_attempt(row.attempts))
                         self.count(outcome, error)
-                        connection_failures = connection_failures + 1 if broken else 0
-                        if connection_failures >= MAX_CONNECTION_FAILURES:
+                        server_failures = server_failures + 1 if server_wide else 0
+                        if server_failures >= MAX_CONNECTION_FAILURES:
+                            self.server_trouble = error
                             self.stop.set()
             except BaseException as error:
                 # Handed to the caller's thread; this run's claimed rows wait for the lease.
                 self.crashed = error
                 self.stop.set()
             finally:
-                if smtp is not None:
-                    try:
-                        smtp.quit()
-                    except (smtplib.SMTPException, OSError):
-                        smtp.close()
+                close_smtp(smtp)
 
-    def send_one(
-        self, smtp: smtplib.SMTP | None, row: OutboxRow, max_attempts: int
-    ) -> tuple[smtplib.SMTP | None, str, str | None, bool]:
-        """Send one row's message: the connection to reuse, the outcome, the error and whether the connection broke."""
+    def send_one(self, smtp: smtplib.SMTP | None, row: OutboxRow) -> tuple[smtplib.SMTP | None, str, str | None, bool]:
+        """Send one row's message: the connection to reuse, the outcome, the error and whether it was server-wide."""
         recipient = Recipient(row.member_id, row.email, row.name, row.topic_ids, row.message_id, row.created_at)
         try:
             message = self.renderer.render_bytes(recipient)
@@ -180,27 +185,18 @@ class _Run:
             return smtp, "failed", f"cannot render: {error}", False
         if message is None:
             return smtp, "failed", "none of the member's topics has items", False
-        give_up = row.attempts >= max_attempts
         self.rate.wait()
         try:
             if smtp is None:
                 smtp = open_smtp(self.settings)
             smtp.sendmail(self.sender, [row.email], message)
-        except smtplib.SMTPRecipientsRefused as error:
-            code, reason = next(iter(error.recipients.values()))
-            return smtp, _refusal(code, give_up), f"{code} {reason!r}", False
-        except smtplib.SMTPResponseException as error:
-            return smtp, _refusal(error.smtp_code, give_up), f"{error.smtp_code} {error.smtp_error!r}", False
         except (smtplib.SMTPException, OSError) as error:
-            if smtp is not None:
+            trouble = classify_send_error(error, self.settings)
+            if trouble.server_wide and smtp is not None:
                 smtp.close()
-            return None, "failed" if give_up else "retry_later", f"connection: {error!r}", True
+                smtp = None
+            return smtp, "failed" if trouble.permanent else "retry_later", trouble.error, trouble.server_wide
         return smtp, "sent", None, False
-
-
-def _refusal(code: int, give_up: bool) -> str:
-    """5xx is permanent; 4xx may pass, so the row waits for the next run unless it has had its attempts."""
-    return "failed" if code >= 500 or give_up else "retry_later"
 
 
 def send_digest(
@@ -212,7 +208,6 @@ def send_digest(
     connections: int | None = None,
     stale_after: timedelta | None = None,
     batch_size: int = 100,
-    max_attempts: int = 5,
 ) -> DeliveryReport:
     """Send every pending row of the digest's outbox; safe to run again after a crash or a failure.
 
@@ -232,7 +227,7 @@ def send_digest(
         # A claimed row must be sent well within the lease, whatever the rate.
         batch_size = max(1, min(batch_size, int(settings.smtp_rate_limit * 10)))
     threads = [
-        threading.Thread(target=run.work, args=(batch_size, max_attempts), name=f"smtp-{index}")
+        threading.Thread(target=run.work, args=(batch_size,), name=f"smtp-{index}")
         for index in range(workers)
     ]
     for thread in threads:
@@ -241,6 +236,9 @@ def send_digest(
         thread.join()
     if run.crashed is not None:
         raise run.crashed
+    if run.server_trouble is not None:
+        # The rows this run never reached wait too, with the server's trouble, so the pages say why.
+        run.report.deferred = defer_waiting(engine, digest_id, run.server_trouble, run.next_attempt)
     counts = outbox_counts(engine, digest_id)
     run.report.retry_later = counts["pending"] + counts["sending"]
     if run.report.retry_later == 0 and get_digest(engine, digest_id).status == "approved":

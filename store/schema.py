@@ -461,3 +461,12 @@ rate_limit_attempts = Table(
     Index("ix_rate_limit_attempts_action_subject_attempted_at", "action", "subject", "attempted_at"),
     comment="One row per counted attempt; rows older than their action's window are purged as new ones come.",
 )
+
+# Retries that wait instead of giving up (migration 0012): only a permanent refusal ends a row as failed.
+
+outbox.append_column(
+    _when("next_attempt_at", comment="A waiting row is not tried before this; the delay grows with each failed try.")
+)
+outbox.append_column(
+    _when("waiting_since", comment="When the row first failed for a reason that may pass; cleared once sent.")
+)
