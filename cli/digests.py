@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -84,3 +88,21 @@ def publish(
                 f"  [yellow]{email['waiting']} emails waiting[/yellow] ({email['last_error']}); tried again from "
                 f"{email['next_attempt_at'] or 'the next run'} by `signpost digests publish` or `signpost serve`."
             )
+
+
+def start_publish_process(digest_id: int, var_dir: Path) -> subprocess.Popen:
+    """`signpost digests publish ID` in a process of its own session, logging to var/logs/: the web app's
+    "send now", which a restart of the web app does not stop."""
+    logs = var_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    with open(logs / f"publish-{digest_id}.log", "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "signpost.cli.main", "digests", "publish", str(digest_id)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    # Reaped when it ends, so a long-running web app collects no zombies.
+    threading.Thread(target=process.wait, name=f"publish-{digest_id}", daemon=True).start()
+    return process

@@ -23,6 +23,7 @@ from __future__ import annotations
 import smtplib
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,6 +33,7 @@ from sqlalchemy import Engine
 
 from signpost.config.settings import Settings
 from signpost.digests.render import (
+    PREVIEW_MEMBER_ID,
     DigestRenderer,
     MailSettings,
     Recipient,
@@ -39,7 +41,7 @@ from signpost.digests.render import (
     load_content,
     message_id_for,
 )
-from signpost.digests.smtp import classify_send_error, close_smtp, open_smtp
+from signpost.digests.smtp import classify_send_error, close_smtp, describe_smtp_error, open_smtp
 from signpost.store.db import utcnow
 from signpost.store.digests import get_digest, mark_digest_sent
 from signpost.store.outbox import (
@@ -226,10 +228,7 @@ def send_digest(
     if settings.smtp_rate_limit > 0:
         # A claimed row must be sent well within the lease, whatever the rate.
         batch_size = max(1, min(batch_size, int(settings.smtp_rate_limit * 10)))
-    threads = [
-        threading.Thread(target=run.work, args=(batch_size,), name=f"smtp-{index}")
-        for index in range(workers)
-    ]
+    threads = [threading.Thread(target=run.work, args=(batch_size,), name=f"smtp-{index}") for index in range(workers)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -245,3 +244,31 @@ def send_digest(
         mark_digest_sent(engine, digest_id, sent=counts["sent"], failed=counts["failed"])
     run.report.seconds = time.perf_counter() - started
     return run.report
+
+
+def send_test_email(
+    engine: Engine,
+    settings: Settings,
+    digest_id: int,
+    email: str,
+    name: str,
+    topic_ids: frozenset[int],
+    states: tuple[str, ...] = ("approved",),
+) -> str | None:
+    """Email ``email`` the digest exactly as a member following ``topic_ids`` would get it (links are not
+    tracked and unsubscribe nobody); None once the server took it, otherwise why not."""
+    renderer = DigestRenderer(load_content(engine, digest_id, states), MailSettings.from_settings(settings))
+    domain = envelope_sender(settings.mail_from).rpartition("@")[2] or "signpost.invalid"
+    message_id = f"<test-{digest_id}.{uuid.uuid4().hex}@{domain}>"
+    message = renderer.render_bytes(Recipient(PREVIEW_MEMBER_ID, email, name, topic_ids, message_id, utcnow()))
+    if message is None:
+        return "none of the chosen topics has items"
+    try:
+        smtp = open_smtp(settings)
+        try:
+            smtp.sendmail(envelope_sender(settings.mail_from), [email], message)
+        finally:
+            close_smtp(smtp)
+    except (smtplib.SMTPException, OSError) as error:
+        return describe_smtp_error(error, settings)
+    return None

@@ -80,10 +80,11 @@ def create_app(settings: Settings, *, hooks: WebHooks | None = None) -> FastAPI:
         response.headers.update(error.headers or {})
         return response
 
-    from signpost.web import admin, auth, members, public, review
+    from signpost.web import admin, auth, members, public, review, sending
 
     app.include_router(auth.router)
     app.include_router(review.router)
+    app.include_router(sending.router)
     app.include_router(admin.router)
     app.include_router(members.router)
     app.include_router(members.one_click)

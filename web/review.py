@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
-from signpost.config.settings import Settings
 from signpost.digests.blurbs import make_blurb
-from signpost.digests.delivery import queue_digest, send_digest
 from signpost.digests.render import (
     PREVIEW_MEMBER_ID,
     DigestRenderer,
@@ -36,7 +33,6 @@ from signpost.store.db import utcnow
 from signpost.store.digests import (
     Digest,
     DigestLockedError,
-    approve_digest,
     decide_item,
     edit_item,
     get_digest,
@@ -97,15 +93,19 @@ def _back(digest_id: int, anchor: str = "") -> str:
 
 @router.get("")
 def review_home(request: Request, user: User = Depends(require_user)):
+    from signpost.web.sending import review_badges
+
     engine = web(request).engine
     rows = []
     for community in list_communities(engine):
         if user.may_review(community.id):
+            digests = list_digests(engine, community.id)[:20]
             rows.append(
                 {
                     "community": community,
-                    "digests": list_digests(engine, community.id)[:20],
+                    "digests": digests,
                     "suggestions": len(list_suggestions(engine, community.id)),
+                    "badges": review_badges(request, digests, community),
                 }
             )
     return render(request, "review_home.html", communities=rows)
@@ -113,6 +113,8 @@ def review_home(request: Request, user: User = Depends(require_user)):
 
 @router.get("/digests/{digest_id}")
 def draft_page(request: Request, digest_id: int, user: User = Depends(require_user)):
+    from signpost.web.sending import delivery_context  # sending.py builds on this module's helpers
+
     digest, community = _digest(request, user, digest_id)
     engine = web(request).engine
     items = load_items(engine, digest.id)
@@ -131,6 +133,7 @@ def draft_page(request: Request, digest_id: int, user: User = Depends(require_us
         events=list_events(engine, digest.id)[-30:][::-1],
         editable=digest.status == "draft",
         timezone=community.timezone,
+        **delivery_context(request, digest, community),
     )
 
 
@@ -387,49 +390,3 @@ def preview_email(
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; sandbox"
     }
     return HTMLResponse(page, headers=headers)
-
-
-def _send_now(settings: Settings, engine, digest_id: int) -> None:
-    """Hand an approved digest to the outbox and the SMTP server; a failure leaves rows for the next run."""
-    try:
-        queue_digest(engine, settings, digest_id)
-        report = send_digest(engine, settings, digest_id)
-        log.info("digest %s: %s sent, %s failed, %s later", digest_id, report.sent, report.failed, report.retry_later)
-    except Exception:
-        log.exception("sending digest %s now", digest_id)
-
-
-def _local_time(value: str, timezone: str) -> datetime:
-    when = datetime.fromisoformat(value)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=ZoneInfo(timezone))
-    return when
-
-
-@router.post("/digests/{digest_id}/approve")
-def approve(
-    request: Request,
-    background: BackgroundTasks,
-    digest_id: int,
-    when: str = Form("schedule"),
-    scheduled_for: str = Form(""),
-    user: User = Depends(require_user),
-):
-    digest, community = _digest(request, user, digest_id)
-    context = web(request)
-    if when == "now":
-        scheduled = utcnow()
-    else:
-        try:
-            scheduled = _local_time(scheduled_for, community.timezone)
-        except ValueError:
-            return redirect(request, _back(digest.id, "approve"), flash="Give a date and time to send it, or send now.")
-    try:
-        approve_digest(context.engine, digest.id, user.label, scheduled_for=scheduled)
-    except DigestLockedError as error:
-        return _locked(request, digest.id, error)
-    if when == "now":
-        background.add_task(_send_now, context.settings, context.engine, digest.id)
-        return redirect(request, _back(digest.id), flash="Approved; sending now.")
-    local = scheduled.astimezone(ZoneInfo(community.timezone))
-    return redirect(request, _back(digest.id), flash=f"Approved; it will be sent from {local:%d %b %Y %H:%M %Z}.")
