@@ -99,14 +99,25 @@ def delivery(
     database_url: Annotated[
         str | None, typer.Option(help="An empty store to use instead of a temporary SQLite file.")
     ] = None,
+    smtp: Annotated[
+        str | None, typer.Option(help="Send into this SMTP server (HOST:PORT), e.g. Postfix's smtp-sink.")
+    ] = None,
+    postfix: Annotated[bool, typer.Option(help="Start Postfix's smtp-sink on loopback and send into it.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
 ) -> None:
-    """A digest for N members rendered and handed to a local aiosmtpd server: emails/s to render and to send."""
+    """A digest for N members rendered and handed to an SMTP server (a local aiosmtpd one unless --smtp or
+    --postfix): emails/s to render and to send; into --smtp or --postfix, Postfix's smtp-source is the anchor."""
     from signpost.bench.delivery import format_delivery_table, run_delivery_bench
 
     with progress_bar("sending") as update:
         result = run_delivery_bench(
-            members, topics=topics, connections=connections, store_url=database_url, progress=update
+            members,
+            topics=topics,
+            connections=connections,
+            smtp=smtp,
+            postfix=postfix,
+            store_url=database_url,
+            progress=update,
         )
     if as_json:
         typer.echo(json.dumps(result))

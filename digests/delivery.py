@@ -44,13 +44,13 @@ from signpost.digests.render import (
 from signpost.digests.smtp import classify_send_error, close_smtp, describe_smtp_error, open_smtp
 from signpost.store.db import utcnow
 from signpost.store.digests import get_digest, mark_digest_sent
+from signpost.store.marks import OutboxMarks, outbox_marks
 from signpost.store.outbox import (
     OutboxRow,
     claim_rows,
     defer_waiting,
     fill_outbox,
     outbox_counts,
-    outbox_marks,
     release_stale,
 )
 
@@ -143,40 +143,39 @@ class _Run:
             if self.progress:
                 self.progress(self.done, self.report.total)
 
-    def work(self, batch_size: int) -> None:
+    def work(self, marks: OutboxMarks, batch_size: int) -> None:
         smtp: smtplib.SMTP | None = None
         server_failures = 0
-        with outbox_marks(self.engine) as marks:
-            try:
-                while not self.stop.is_set():
-                    rows = claim_rows(self.engine, self.digest_id, batch_size, tried_before=self.started)
-                    if not rows:
+        try:
+            while not self.stop.is_set():
+                rows = claim_rows(self.engine, self.digest_id, batch_size, tried_before=self.started)
+                if not rows:
+                    return
+                for index, row in enumerate(rows):
+                    if self.stop.is_set():
+                        # The server is down for every connection: the rest of the batch waits with its error.
+                        for left in rows[index:]:
+                            marks.retry(left.id, self.server_trouble or "", self.next_attempt(left.attempts))
+                            self.count("retry_later")
                         return
-                    for index, row in enumerate(rows):
-                        if self.stop.is_set():
-                            # The server is down for every connection: the rest of the batch waits with its error.
-                            for left in rows[index:]:
-                                marks.retry(left.id, self.server_trouble or "", self.next_attempt(left.attempts))
-                                self.count("retry_later")
-                            return
-                        smtp, outcome, error, server_wide = self.send_one(smtp, row)
-                        if outcome == "sent":
-                            marks.sent(row.id)
-                        elif outcome == "failed":
-                            marks.failed(row.id, error or "")
-                        else:
-                            marks.retry(row.id, error or "", self.next_attempt(row.attempts))
-                        self.count(outcome, error)
-                        server_failures = server_failures + 1 if server_wide else 0
-                        if server_failures >= MAX_CONNECTION_FAILURES:
-                            self.server_trouble = error
-                            self.stop.set()
-            except BaseException as error:
-                # Handed to the caller's thread; this run's claimed rows wait for the lease.
-                self.crashed = error
-                self.stop.set()
-            finally:
-                close_smtp(smtp)
+                    smtp, outcome, error, server_wide = self.send_one(smtp, row)
+                    if outcome == "sent":
+                        marks.sent(row.id)
+                    elif outcome == "failed":
+                        marks.failed(row.id, error or "")
+                    else:
+                        marks.retry(row.id, error or "", self.next_attempt(row.attempts))
+                    self.count(outcome, error)
+                    server_failures = server_failures + 1 if server_wide else 0
+                    if server_failures >= MAX_CONNECTION_FAILURES:
+                        self.server_trouble = error
+                        self.stop.set()
+        except BaseException as error:
+            # Handed to the caller's thread; this run's claimed rows wait for the lease.
+            self.crashed = error
+            self.stop.set()
+        finally:
+            close_smtp(smtp)
 
     def send_one(self, smtp: smtplib.SMTP | None, row: OutboxRow) -> tuple[smtplib.SMTP | None, str, str | None, bool]:
         """Send one row's message: the connection to reuse, the outcome, the error and whether it was server-wide."""
@@ -228,11 +227,15 @@ def send_digest(
     if settings.smtp_rate_limit > 0:
         # A claimed row must be sent well within the lease, whatever the rate.
         batch_size = max(1, min(batch_size, int(settings.smtp_rate_limit * 10)))
-    threads = [threading.Thread(target=run.work, args=(batch_size,), name=f"smtp-{index}") for index in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with outbox_marks(engine) as marks:
+        threads = [
+            threading.Thread(target=run.work, args=(marks, batch_size), name=f"smtp-{index}")
+            for index in range(workers)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     if run.crashed is not None:
         raise run.crashed
     if run.server_trouble is not None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, and_, func, or_, select, text, update
+from sqlalchemy import Engine, and_, func, or_, select, update
 
 from signpost.store.db import dialect_insert, utcnow
 from signpost.store.schema import digests, members, memberships, outbox, subscriptions
@@ -165,49 +164,6 @@ def claim_rows(engine: Engine, digest_id: int, limit: int, tried_before: datetim
         )
         for row in rows
     ]
-
-
-class OutboxMarks:
-    """Marks rows after their send, one commit per row, on a connection kept open for the whole batch."""
-
-    def __init__(self, connection) -> None:
-        self.connection = connection
-
-    def _set(self, row_id: int, **values: object) -> None:
-        with self.connection.begin():
-            if self.connection.dialect.name == "postgresql":
-                # Committed before the next send without waiting for the disk: a database crash could lose the
-                # last marks (those rows would be sent again, same Message-ID), a sender crash cannot.
-                self.connection.execute(text("SET LOCAL synchronous_commit = off"))
-            self.connection.execute(
-                update(outbox).where(outbox.c.id == row_id, outbox.c.state == "sending").values(**values)
-            )
-
-    def sent(self, row_id: int) -> None:
-        done = {"claim": None, "last_error": None, "next_attempt_at": None, "waiting_since": None}
-        self._set(row_id, state="sent", sent_at=utcnow(), **done)
-
-    def failed(self, row_id: int, error: str) -> None:
-        """Given up on: the server refused this recipient for good (a 5xx)."""
-        self._set(row_id, state="failed", claim=None, last_error=error[:2000], next_attempt_at=None)
-
-    def retry(self, row_id: int, error: str, next_attempt_at: datetime | None = None) -> None:
-        """Not sent, for a reason that may pass: back to pending, not tried again before ``next_attempt_at``."""
-        # claimed_at stays: it says when the row was last tried.
-        self._set(
-            row_id,
-            state="pending",
-            claim=None,
-            last_error=error[:2000],
-            next_attempt_at=next_attempt_at,
-            waiting_since=func.coalesce(outbox.c.waiting_since, utcnow()),
-        )
-
-
-@contextmanager
-def outbox_marks(engine: Engine) -> Iterator[OutboxMarks]:
-    with engine.connect() as connection:
-        yield OutboxMarks(connection)
 
 
 def outbox_counts(engine: Engine, digest_id: int) -> dict[str, int]:
