@@ -7,16 +7,17 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_web_support import WEEK, make_client, post, sign_in, web_settings
+from test_web_support import PASSWORD, WEEK, make_client, post, sign_in, web_settings
 
+from signpost.config.settings import Settings
 from signpost.digests.delivery import queue_digest, send_digest
 from signpost.digests.mail_sink import free_port
-from signpost.store.digests import get_digest, list_events, load_items
+from signpost.store.digests import approve_digest, get_digest, list_events, load_items
 from signpost.store.members import add_member, confirm_membership, join_community
 from signpost.store.outbox import delivery_summary, outbox_counts
 from signpost.web.hooks import WebHooks
 
-pytest_plugins = ["test_web_support"]
+pytest_plugins = ["test_web_support", "test_web_browser"]
 
 
 def in_process_publisher(settings):
@@ -173,3 +174,35 @@ def test_send_me_a_test_emails_the_curator_what_a_member_of_those_topics_gets(se
     html = message.get_body(("html",)).get_content()
     assert 'id="topic-wellbeing"' in html and 'id="topic-recruitment"' not in html
     assert get_digest(seeded.engine, seeded.vol_digest).status == "draft"
+
+
+def test_a_browser_sees_the_waiting_rows_and_the_last_error_on_the_draft_page(browser, live_server, tmp_path):
+    base, seeded = live_server
+    readers = add_readers(seeded, 3)
+    approve_digest(seeded.engine, seeded.vol_digest, "sam@example.org")
+    port = free_port()
+    down = web_settings(
+        Settings(var_dir=tmp_path / "var", database_url=seeded.engine.url.render_as_string(hide_password=False)),
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_security="none",
+    )
+    queue_digest(seeded.engine, down, seeded.vol_digest)
+    send_digest(seeded.engine, down, seeded.vol_digest)
+    page = browser.new_context(java_script_enabled=False).new_page()
+    page.goto(f"{base}/review/digests/{seeded.vol_digest}")
+    page.get_by_label("Email").first.fill("sam@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.goto(f"{base}/review/digests/{seeded.vol_digest}")
+    badge = page.locator("#digest-status").inner_text()
+    assert re.fullmatch(
+        rf"sending: 0 of 3, 3 waiting since \d\d:\d\d \(connection refused by 127\.0\.0\.1:{port}\)", badge
+    )
+    rows = page.locator("table.waiting-rows tbody tr")
+    assert rows.count() == 3
+    for index, email in enumerate(readers):
+        cells = rows.nth(index).locator("td").all_inner_texts()
+        assert cells[0] == email and cells[1] == "1" and cells[2] == f"connection refused by 127.0.0.1:{port}"
+    assert page.locator(".delivery-waiting").inner_text() == "3"
+    assert page.get_by_role("button", name="Retry now").count() == 0  # a curator; admins retry
