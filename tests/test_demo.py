@@ -16,6 +16,7 @@ import pytest
 
 from signpost.digests.mail_sink import free_port
 from signpost.store.db import open_store
+from signpost.store.digests import load_items
 from signpost.store.outbox import delivery_summary
 
 pytestmark = pytest.mark.slow
@@ -92,12 +93,14 @@ def test_demo_serve_lets_a_browser_review_add_a_link_by_hand_and_send(tmp_path, 
             assert time.monotonic() < deadline, (tmp_path / "var" / "logs" / "publish-1.log").read_text()[-3000:]
             time.sleep(2)
         summary = delivery_summary(engine, 1)
+        (added,) = [item for item in load_items(engine, 1) if any("added by hand" in r for r in item.reasons)]
         engine.dispose()
         digests = sorted((tmp_path / "var" / "mail").glob("*member*.eml"))
         assert len(digests) == summary.counts["sent"] > 200
-        recipients = [message_from_bytes(path.read_bytes(), policy=default)["To"].addresses[0] for path in digests]
-        assert len({address.addr_spec for address in recipients}) == len(digests)
-        assert any(by_hand in path.read_text() for path in digests)
+        messages = [message_from_bytes(path.read_bytes(), policy=default) for path in digests]
+        assert len({message["To"].addresses[0].addr_spec for message in messages}) == len(digests)
+        assert added.url.rstrip("/") == by_hand.rstrip("/")
+        assert any(added.url in message.get_body(("plain",)).get_content() for message in messages)
         page.goto(f"{base}/review/digests/1")
         assert page.locator("#digest-status").inner_text() == "sent"
     finally:
