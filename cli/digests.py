@@ -22,6 +22,7 @@ def list_(community: Annotated[str, typer.Option(help="The community, by its slu
     """A community's digests, newest first, with their state and item counts."""
     from signpost.store.communities import get_community
     from signpost.store.digests import list_digests, load_items
+    from signpost.store.outbox import delivery_summary
 
     _, engine = settings_and_store()
     try:
@@ -30,9 +31,10 @@ def list_(community: Annotated[str, typer.Option(help="The community, by its slu
         errors.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from error
     table = Table(title=f"Digests of {found.name}")
-    for column in ("id", "period", "status", "items", "approved by", "scheduled for"):
+    for column in ("id", "period", "status", "items", "approved by", "scheduled for", "emails"):
         table.add_column(column)
     for digest in list_digests(engine, found.id):
+        delivery = delivery_summary(engine, digest.id, listed=0)
         states = [item.state for item in load_items(engine, digest.id)]
         table.add_row(
             str(digest.id),
@@ -42,8 +44,22 @@ def list_(community: Annotated[str, typer.Option(help="The community, by its slu
             f"{states.count('rejected')} rejected",
             digest.approved_by or "-",
             f"{digest.scheduled_for:%Y-%m-%d %H:%M}" if digest.scheduled_for else "-",
+            _emails(delivery),
         )
     console.print(table)
+
+
+def _emails(delivery) -> str:
+    if not delivery.total:
+        return "-"
+    text = f"{delivery.counts['sent']} of {delivery.total} sent"
+    if delivery.waiting:
+        text += (
+            f", {delivery.waiting} waiting since {delivery.waiting_since:%Y-%m-%d %H:%M} UTC ({delivery.last_error})"
+        )
+    if delivery.counts["failed"]:
+        text += f", {delivery.counts['failed']} refused"
+    return text
 
 
 @app.command("approve")

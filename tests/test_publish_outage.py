@@ -3,14 +3,18 @@ reason; once the server is back, publish-due delivers everyone exactly once."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import pytest
 from aiosmtpd.controller import Controller
 from prefect.testing.utilities import prefect_test_harness
 from test_digests_delivery import build
+from typer.testing import CliRunner
 
 from conftest import Inbox
+from signpost.cli import context
+from signpost.cli.main import app
 from signpost.digests.mail_sink import free_port
 from signpost.flows.publish import publish_due_flow, publish_flow
 from signpost.store.digests import get_digest
@@ -39,6 +43,10 @@ def test_publishing_waits_out_a_mail_server_that_is_down(engine, settings, monke
             assert email["last_error"] == f"connection refused by 127.0.0.1:{port}"
         assert get_digest(engine, digest_id).status == "approved"
         assert delivery_summary(engine, digest_id).counts["failed"] == 0
+        monkeypatch.setattr(context.console, "width", 300)
+        listed = CliRunner().invoke(app, ["digests", "list", "--community", "vol"], catch_exceptions=False)
+        waiting = rf"0 of {len(expected)} sent, {len(expected)} waiting since [\d: -]+ UTC \(connection refused by"
+        assert re.search(waiting, listed.output), listed.output
         inbox = Inbox()
         controller = Controller(inbox, hostname="127.0.0.1", port=port)
         controller.start()
