@@ -229,6 +229,7 @@ class DeliverySummary:
     """Where a digest's emails are: counts by state, and what the curator needs to know of those not sent."""
 
     counts: dict[str, int]
+    tried: int
     waiting: int
     waiting_since: datetime | None
     next_attempt_at: datetime | None
@@ -259,6 +260,11 @@ def delivery_summary(engine: Engine, digest_id: int, listed: int = 50) -> Delive
         number, since, next_at = connection.execute(
             select(func.count(), func.min(outbox.c.waiting_since), func.min(outbox.c.next_attempt_at)).where(waiting)
         ).one()
+        tried = connection.scalar(
+            select(func.count())
+            .select_from(outbox)
+            .where(outbox.c.digest_id == digest_id, or_(outbox.c.state != "pending", outbox.c.attempts > 0))
+        )
         last_error = connection.scalar(
             select(outbox.c.last_error).where(waiting).order_by(outbox.c.claimed_at.desc(), outbox.c.id).limit(1)
         )
@@ -278,7 +284,7 @@ def delivery_summary(engine: Engine, digest_id: int, listed: int = 50) -> Delive
             .limit(listed)
         ).mappings()
         failed_list = [dict(row) for row in failed_rows]
-    return DeliverySummary(counts, number, since, next_at, last_error, waiting_list, failed_list)
+    return DeliverySummary(counts, tried, number, since, next_at, last_error, waiting_list, failed_list)
 
 
 def follower_count(engine: Engine, community_id: int, topic_ids: set[int]) -> int:

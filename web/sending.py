@@ -58,12 +58,11 @@ def delivery_context(request: Request, digest: Digest, community: Community) -> 
     """What ``_delivery_status.html`` shows on the draft page."""
     summary = delivery_summary(web(request).engine, digest.id)
     badge = delivery_badge(digest, summary, community.timezone)
-    tried = summary.total - summary.counts["pending"] + summary.waiting
     return {
         "delivery": summary,
         "delivery_badge": badge,
         "delivery_badge_class": badge_class(badge),
-        "may_cancel": digest.status == "approved" and tried == 0,
+        "may_cancel": digest.status == "approved" and summary.tried == 0,
         "clock": lambda value: _clock(value, community.timezone),
     }
 
