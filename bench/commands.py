@@ -95,7 +95,8 @@ def clustering(
 def delivery(
     members: Annotated[int, typer.Option(help="Members the digest goes to, each following 1-3 topics.")] = 10000,
     topics: Annotated[int, typer.Option(help="Topics of the community (at most 7), 5 items each.")] = 6,
-    connections: Annotated[int, typer.Option(help="SMTP connections used at once.")] = 1,
+    connections: Annotated[int, typer.Option(help="SMTP connections used at once (by each process).")] = 1,
+    processes: Annotated[int, typer.Option(help="Sender processes, each with its connections.")] = 1,
     database_url: Annotated[
         str | None, typer.Option(help="An empty store to use instead of a temporary SQLite file.")
     ] = None,
@@ -114,6 +115,7 @@ def delivery(
             members,
             topics=topics,
             connections=connections,
+            processes=processes,
             smtp=smtp,
             postfix=postfix,
             store_url=database_url,

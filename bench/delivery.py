@@ -205,6 +205,7 @@ def run_delivery_bench(
     topics: int = 6,
     items_per_topic: int = 5,
     connections: int = 1,
+    processes: int = 1,
     sink_processes: int = 1,
     smtp: str | None = None,
     postfix: bool = False,
@@ -230,13 +231,13 @@ def run_delivery_bench(
             started = time.perf_counter()
             queued = queue_digest(engine, settings, digest_id)
             queue_seconds = time.perf_counter() - started
-            report = send_digest(engine, settings, digest_id, progress=progress)
+            report = send_digest(engine, settings, digest_id, progress=progress, processes=processes)
             render_seconds, combinations, average_bytes, sample = _time_rendering(engine, settings, digest_id)
             if isinstance(sink, SmtpSink):
                 received = sink.close()
             else:
                 received = {"messages": sink.messages() if sink else None, "distinct_message_ids": None}
-                anchor = smtp_source_anchor(f"{host}:{port}", queued, average_bytes, connections)
+                anchor = smtp_source_anchor(f"{host}:{port}", queued, average_bytes, connections * processes)
         finally:
             if isinstance(sink, SmtpSink):
                 sink.kill()
@@ -251,6 +252,7 @@ def run_delivery_bench(
         "topics": topics,
         "items_per_topic": items_per_topic,
         "connections": connections,
+        "processes": processes,
         "smtp_server": server_name,
         "smtp_server_processes": sink_processes,
         "database": url.split(":", 1)[0],
@@ -325,7 +327,8 @@ def server_ceiling(message: bytes, count: int, processes: int, connections: int)
 def format_delivery_table(result: dict) -> str:
     lines = [
         f"members {result['members']}, emails {result['emails']} ({result['topic_combinations']} topic combinations, "
-        f"{result['average_email_bytes']} bytes each), {result['connections']} SMTP connection(s) to "
+        f"{result['average_email_bytes']} bytes each), {result['processes']} process(es) with "
+        f"{result['connections']} SMTP connection(s) each to "
         f"{result['smtp_server']}, {result['database']}",
         f"{'stage':<16} {'seconds':>8} {'emails/s':>10}",
         f"{'queue':<16} {result['queue_seconds']:>8} {'':>10}",

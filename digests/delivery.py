@@ -20,6 +20,8 @@ outage lasts; a digest is marked sent only once no row is pending.
 
 from __future__ import annotations
 
+import multiprocessing
+import queue
 import smtplib
 import threading
 import time
@@ -42,7 +44,7 @@ from signpost.digests.render import (
     message_id_for,
 )
 from signpost.digests.smtp import classify_send_error, close_smtp, describe_smtp_error, open_smtp
-from signpost.store.db import utcnow
+from signpost.store.db import open_store, utcnow
 from signpost.store.digests import get_digest, mark_digest_sent
 from signpost.store.marks import OutboxMarks, outbox_marks
 from signpost.store.outbox import (
@@ -115,7 +117,15 @@ def retry_delay(attempts: int, settings: Settings) -> timedelta:
 class _Run:
     """One run of the sender over a digest's outbox, shared by its connection threads."""
 
-    def __init__(self, engine: Engine, settings: Settings, digest_id: int, progress: Progress | None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        digest_id: int,
+        progress: Progress | None,
+        started: datetime | None = None,
+        shared_done=None,
+    ) -> None:
         self.engine = engine
         self.settings = settings
         self.digest_id = digest_id
@@ -129,7 +139,10 @@ class _Run:
         self.server_trouble: str | None = None
         self.done = 0
         self.crashed: BaseException | None = None
-        self.started = utcnow()
+        self.started = started or utcnow()
+        # Sends of every process of this run, when there are several (a multiprocessing.Value).
+        self.shared_done = shared_done
+        self.initial_done = 0
 
     def next_attempt(self, attempts: int) -> datetime:
         return utcnow() + retry_delay(attempts, self.settings)
@@ -140,8 +153,23 @@ class _Run:
             if error and len(self.report.errors) < 20:
                 self.report.errors.append(error)
             self.done += 1
+            if self.shared_done is not None:
+                with self.shared_done.get_lock():
+                    self.shared_done.value += 1
             if self.progress:
-                self.progress(self.done, self.report.total)
+                done = self.done if self.shared_done is None else self.initial_done + self.shared_done.value
+                self.progress(done, self.report.total)
+
+    def run_threads(self, connections: int, batch_size: int) -> None:
+        with outbox_marks(self.engine) as marks:
+            threads = [
+                threading.Thread(target=self.work, args=(marks, batch_size), name=f"smtp-{index}")
+                for index in range(connections)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
 
     def work(self, marks: OutboxMarks, batch_size: int) -> None:
         smtp: smtplib.SMTP | None = None
@@ -209,6 +237,7 @@ def send_digest(
     connections: int | None = None,
     stale_after: timedelta | None = None,
     batch_size: int = 100,
+    processes: int | None = None,
 ) -> DeliveryReport:
     """Send every pending row of the digest's outbox; safe to run again after a crash or a failure.
 
@@ -216,6 +245,10 @@ def send_digest(
     knows no other sender is running, as after a crash of the only one).
     """
     started = time.perf_counter()
+    processes = max(1, processes or settings.smtp_processes)
+    if processes > 1 and settings.smtp_rate_limit > 0:
+        # Each process spaces its own sends: together they keep to the rate.
+        settings = settings.model_copy(update={"smtp_rate_limit": settings.smtp_rate_limit / processes})
     lease = stale_after if stale_after is not None else timedelta(seconds=settings.delivery_lease_seconds)
     released = release_stale(engine, digest_id, lease)
     run = _Run(engine, settings, digest_id, progress)
@@ -227,15 +260,10 @@ def send_digest(
     if settings.smtp_rate_limit > 0:
         # A claimed row must be sent well within the lease, whatever the rate.
         batch_size = max(1, min(batch_size, int(settings.smtp_rate_limit * 10)))
-    with outbox_marks(engine) as marks:
-        threads = [
-            threading.Thread(target=run.work, args=(marks, batch_size), name=f"smtp-{index}")
-            for index in range(workers)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+    run.initial_done = run.done
+    helpers = _start_helpers(run, processes, workers, batch_size)
+    run.run_threads(workers, batch_size)
+    _join_helpers(run, helpers)
     if run.crashed is not None:
         raise run.crashed
     if run.server_trouble is not None:
@@ -247,6 +275,69 @@ def send_digest(
         mark_digest_sent(engine, digest_id, sent=counts["sent"], failed=counts["failed"])
     run.report.seconds = time.perf_counter() - started
     return run.report
+
+
+def _helper_process(settings: Settings, digest_id: int, started: datetime, shared_done, connections, batch_size, out):
+    """A further sender process of one run: its own store connections, SMTP connections and marks."""
+    engine = open_store(settings.store_url)
+    try:
+        run = _Run(engine, settings, digest_id, None, started=started, shared_done=shared_done)
+        run.run_threads(connections, batch_size)
+        report = run.report
+        out.put(
+            {
+                "sent": report.sent,
+                "failed": report.failed,
+                "errors": report.errors,
+                "server_trouble": run.server_trouble,
+                "crashed": repr(run.crashed) if run.crashed is not None else None,
+            }
+        )
+    finally:
+        engine.dispose()
+
+
+def _start_helpers(run: _Run, processes: int, connections: int, batch_size: int) -> list:
+    """Processes beyond this one, each claiming its own batches: rendering is CPU-bound, so a process per core."""
+    if processes <= 1:
+        return []
+    context = multiprocessing.get_context("spawn")
+    run.shared_done = context.Value("i", 0)
+    out = context.Queue()
+    helpers = []
+    for _ in range(processes - 1):
+        process = context.Process(
+            target=_helper_process,
+            args=(run.settings, run.digest_id, run.started, run.shared_done, connections, batch_size, out),
+            daemon=True,
+        )
+        process.start()
+        helpers.append(process)
+    return [out, *helpers]
+
+
+def _join_helpers(run: _Run, helpers: list) -> None:
+    """Wait for the helper processes and add what they did to this run's report."""
+    if not helpers:
+        return
+    out, processes = helpers[0], helpers[1:]
+    results = []
+    for process in processes:
+        while process.is_alive() or not out.empty():
+            try:
+                results.append(out.get(timeout=1))
+            except queue.Empty:
+                continue
+        process.join()
+    for result in results:
+        run.report.sent += result["sent"]
+        run.report.failed += result["failed"]
+        run.report.errors = (run.report.errors + result["errors"])[:20]
+        run.server_trouble = run.server_trouble or result["server_trouble"]
+        if result["crashed"] and run.crashed is None:
+            run.crashed = RuntimeError(f"a sender process crashed: {result['crashed']}")
+    if len(results) < len(processes) and run.crashed is None:
+        run.crashed = RuntimeError("a sender process died; its claimed rows are sent again after the lease")
 
 
 def send_test_email(

@@ -306,3 +306,15 @@ def test_the_check_before_a_send_says_why_the_server_cannot_take_mail(store_url,
     assert check_smtp(mail_settings(store_url, tmp_path, down)) == f"connection refused by 127.0.0.1:{down}"
     login = mail_settings(store_url, tmp_path, port, smtp_username="sam", smtp_password="secret")
     assert "SMTP AUTH extension not supported" in check_smtp(login)
+
+
+def test_two_sender_processes_deliver_everyone_exactly_once(engine, store_url, tmp_path, smtp):
+    inbox, port = smtp
+    settings = mail_settings(store_url, tmp_path, port, smtp_connections=2)
+    digest_id, expected = build(engine, filler=40)
+    queue_digest(engine, settings, digest_id)
+    seen: list[int] = []
+    report = send_digest(engine, settings, digest_id, processes=2, batch_size=5, progress=lambda d, t: seen.append(d))
+    assert report.finished and report.sent == len(expected) and seen[-1] <= len(expected)
+    assert inbox.by_recipient() == Counter({email: 1 for email in expected})
+    assert get_digest(engine, digest_id).status == "sent"
