@@ -206,3 +206,26 @@ def test_a_browser_sees_the_waiting_rows_and_the_last_error_on_the_draft_page(br
         assert cells[0] == email and cells[1] == "1" and cells[2] == f"connection refused by 127.0.0.1:{port}"
     assert page.locator(".delivery-waiting").inner_text() == "3"
     assert page.get_by_role("button", name="Retry now").count() == 0  # a curator; admins retry
+
+
+def test_the_badge_says_sent_only_when_every_email_is_sent():
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from signpost.store.outbox import DeliverySummary
+    from signpost.web.sending import delivery_badge
+
+    def summary(waiting: int = 0, **counts: int) -> DeliverySummary:
+        full = {"pending": 0, "sending": 0, "sent": 0, "failed": 0} | counts
+        since = datetime(2026, 3, 9, 22, 41, tzinfo=UTC) if waiting else None
+        return DeliverySummary(full, 0, waiting, since, None, "connection refused by localhost:587", [], [])
+
+    approved, sent = SimpleNamespace(status="approved"), SimpleNamespace(status="sent")
+    assert delivery_badge(sent, summary(sent=300), "UTC") == "sent"
+    assert delivery_badge(approved, summary(), "UTC") == "approved"
+    assert delivery_badge(approved, summary(sent=100, pending=200), "UTC") == "sending: 100 of 300"
+    assert (
+        delivery_badge(approved, summary(3, sent=297, pending=3), "UTC")
+        == "sending: 297 of 300, 3 waiting since 09 Mar 22:41 (connection refused by localhost:587)"
+    )
+    assert delivery_badge(sent, summary(sent=298, failed=2), "UTC") == "sent to 298 of 300, 2 refused"

@@ -20,13 +20,15 @@ from signpost.digests.smtp import check_smtp
 from signpost.store.communities import Community
 from signpost.store.db import utcnow
 from signpost.store.digests import Digest, DigestLockedError, approve_digest, cancel_approval, load_items
-from signpost.store.outbox import DeliverySummary, delivery_summary, follower_count, retry_waiting_now
+from signpost.store.outbox import OUTBOX_STATES, DeliverySummary, delivery_summary, follower_count, retry_waiting_now
 from signpost.store.users import User
 from signpost.web.pages import check_csrf, redirect, render, require_user, web
 from signpost.web.review import _back, _digest, _locked
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/review", dependencies=[Depends(check_csrf)])
+ENDED_AS = {"failed": "refused"}
+ENDS = set(OUTBOX_STATES) - {"pending", "sending", "sent"}
 
 
 def _clock(value: datetime, timezone: str) -> str:
@@ -47,7 +49,9 @@ def delivery_badge(digest: Digest, summary: DeliverySummary, timezone: str) -> s
         return f"sending: {counts['sent']} of {total}, {summary.waiting} waiting since {since} ({summary.last_error})"
     if counts["pending"] or counts["sending"]:
         return f"sending: {counts['sent']} of {total}"
-    return f"sent to {counts['sent']} of {total}, {counts['failed']} refused"
+    # Every row has ended, not all as sent: name the other ends (failed, and bounced or complained once heard of).
+    ended = [f"{number} {ENDED_AS.get(state, state)}" for state, number in counts.items() if number and state in ENDS]
+    return f"sent to {counts['sent']} of {total}, " + ", ".join(ended)
 
 
 def badge_class(badge: str) -> str:
