@@ -14,10 +14,11 @@ from signpost.store.db import utcnow
 from signpost.store.schema import outbox
 
 _in_flight = (outbox.c.id == bindparam("row_id")) & (outbox.c.state == "sending")
-# Built once: composing a statement per row costs more than committing it.
+# Built once: composing a statement per row costs more than committing it. The rows sent meanwhile are marked in
+# one statement a commit, stamped with the time of the last acceptance among them.
 _SENT = (
     update(outbox)
-    .where(_in_flight)
+    .where(outbox.c.id.in_(bindparam("row_ids", expanding=True)), outbox.c.state == "sending")
     .values(
         state="sent", sent_at=bindparam("at"), claim=None, last_error=None, next_attempt_at=None, waiting_since=None
     )
@@ -88,7 +89,11 @@ class OutboxMarks:
                             # Committed before the next send without waiting for the disk: a database crash could
                             # lose the last marks (those rows would be sent again, same Message-ID), a sender's not.
                             connection.execute(text("SET LOCAL synchronous_commit = off"))
-                        for statement in (_SENT, _FAILED, _RETRY):
+                        sent = [values for _, chosen, values in batch if chosen is _SENT]
+                        if sent:
+                            ids = [values["row_id"] for values in sent]
+                            connection.execute(_SENT, {"row_ids": ids, "at": sent[-1]["at"]})
+                        for statement in (_FAILED, _RETRY):
                             rows = [values for _, chosen, values in batch if chosen is statement]
                             if rows:
                                 connection.execute(statement, rows)

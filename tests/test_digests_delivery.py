@@ -241,7 +241,8 @@ def test_an_outage_longer_than_every_retry_fails_nobody_and_the_server_back_gets
         assert report.sent == report.failed == 0 and report.retry_later == len(expected)
         rows = outbox_rows(engine, digest_id)
         assert {row["state"] for row in rows} == {"pending"}
-        waits.append({round((row["next_attempt_at"] - row["claimed_at"]).total_seconds()) for row in rows})
+        # From the try to the next; a loaded machine may take a second or two between claiming a row and its mark.
+        waits.append({int((row["next_attempt_at"] - row["claimed_at"]).total_seconds()) // 5 * 5 for row in rows})
         # Tried again at once, nothing happens: each row waits for its time.
         assert send_digest(engine, settings, digest_id).retry_later == len(expected)
         assert {row["attempts"] for row in outbox_rows(engine, digest_id)} == {len(waits)}
