@@ -270,6 +270,8 @@ def send_digest(
         # The rows this run never reached wait too, with the server's trouble, so the pages say why.
         run.report.deferred = defer_waiting(engine, digest_id, run.server_trouble, run.next_attempt)
     counts = outbox_counts(engine, digest_id)
+    if progress and helpers:
+        progress(counts["sent"] + counts["failed"], run.report.total)
     run.report.retry_later = counts["pending"] + counts["sending"]
     if run.report.retry_later == 0 and get_digest(engine, digest_id).status == "approved":
         mark_digest_sent(engine, digest_id, sent=counts["sent"], failed=counts["failed"])
