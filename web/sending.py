@@ -10,7 +10,7 @@ anyway. Items nobody has reviewed are never sent by surprise: the curator is ask
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -93,9 +93,16 @@ def _start_publish(request: Request, digest_id: int) -> str:
 
 
 def _local_time(value: str, timezone: str) -> datetime:
+    """The moment a curator typed, in UTC; ValueError when it is no date, or one too far off to show in any zone."""
     when = datetime.fromisoformat(value)
     if when.tzinfo is None:
         when = when.replace(tzinfo=ZoneInfo(timezone))
+    try:
+        when = when.astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError(f"{value} is out of range") from error
+    if not 1 < when.year < 9999:
+        raise ValueError(f"{value} is out of range")
     return when
 
 
