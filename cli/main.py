@@ -164,13 +164,22 @@ def articles(
 def demo(
     sites: Annotated[int, typer.Option(help="Sites in the fixture web.")] = 12,
     articles_per_site: Annotated[int, typer.Option(help="Articles each site publishes.")] = 15,
-    approve: Annotated[bool, typer.Option(help="Approve the draft and send it to the mail sink in var/mail/.")] = False,
+    approve: Annotated[
+        bool, typer.Option(help="Approve the draft an earlier demo made (or make one) and send it to var/mail/.")
+    ] = False,
     port: Annotated[int, typer.Option(help="Port the fixture web's sites listen on (127.0.x.y).")] = 8321,
+    serve: Annotated[
+        bool, typer.Option(help="Keep the demo's sites, its mail sink and the web app running until Ctrl-C.")
+    ] = False,
+    web_port: Annotated[int, typer.Option(help="Port of the web app that --serve runs.")] = 8000,
 ) -> None:
-    """A demo consortium on a fixture web of sector sites: its weekly run drafts a digest for review."""
+    """A demo consortium on a fixture web of sector sites: its weekly run drafts a digest for review; --approve
+    approves and sends that draft, --serve serves the demo to review it in a browser."""
     from signpost.cli.demo import run_demo
 
-    run_demo(sites=sites, articles_per_site=articles_per_site, approve=approve, port=port)
+    run_demo(
+        sites=sites, articles_per_site=articles_per_site, approve=approve, serve=serve, port=port, web_port=web_port
+    )
 
 
 if __name__ == "__main__":

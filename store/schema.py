@@ -470,3 +470,12 @@ rate_limit_attempts = Table(
 topics.append_column(
     _when("archived_at", comment="When the topic left its community; NULL while it is in use."),
 )
+
+# Retries that wait instead of giving up (migration 0012): only a permanent refusal ends a row as failed.
+
+outbox.append_column(
+    _when("next_attempt_at", comment="A waiting row is not tried before this; the delay grows with each failed try.")
+)
+outbox.append_column(
+    _when("waiting_since", comment="When the row first failed for a reason that may pass; cleared once sent.")
+)
