@@ -76,6 +76,7 @@ class Embedder:
         cache_dir: Path | None = None,
         backend: str = "auto",
         parallel_runs: int | None = None,
+        max_tokens: int | None = None,
     ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
@@ -83,12 +84,14 @@ class Embedder:
         self.batch_size = max(1, batch_size)
         self.model_dir = model_directory(model)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else load_settings().var_dir / "models"
+        # Word pieces the model reads of a text (None: the model's own limit); part of the input's identity.
+        self.max_tokens = max_tokens
         self._runner: OnnxRunner | TorchRunner
         if backend == "torch":
-            self._runner = TorchRunner(self.model_dir)
+            self._runner = TorchRunner(self.model_dir, max_tokens)
         else:
             try:
-                self._runner = OnnxRunner(self.model_dir, self.cache_dir, self.name, parallel_runs)
+                self._runner = OnnxRunner(self.model_dir, self.cache_dir, self.name, parallel_runs, max_tokens)
             except Exception as error:
                 if backend == "onnx":
                     raise
@@ -97,7 +100,7 @@ class Embedder:
                     type(error).__name__,
                     error,
                 )
-                self._runner = TorchRunner(self.model_dir)
+                self._runner = TorchRunner(self.model_dir, max_tokens)
         self.backend = self._runner.backend
 
     @classmethod
@@ -107,6 +110,7 @@ class Embedder:
             settings.embedding_batch_size,
             cache_dir=settings.var_dir / "models",
             backend=backend,
+            max_tokens=settings.embedding_max_tokens,
         )
 
     @property
@@ -135,10 +139,12 @@ class TorchRunner:
 
     backend = "torch"
 
-    def __init__(self, model_dir: Path) -> None:
+    def __init__(self, model_dir: Path, max_tokens: int | None = None) -> None:
         from sentence_transformers import SentenceTransformer
 
         self.model = SentenceTransformer(str(model_dir), device="cpu")
+        if max_tokens:
+            self.model.max_seq_length = min(self.model.max_seq_length or max_tokens, max_tokens)
         dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dimension = int(dimension())
 
@@ -151,12 +157,19 @@ class OnnxRunner:
 
     backend = "onnx"
 
-    def __init__(self, model_dir: Path, cache_dir: Path, label: str, parallel_runs: int | None = None) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        cache_dir: Path,
+        label: str,
+        parallel_runs: int | None = None,
+        max_tokens: int | None = None,
+    ) -> None:
         import onnxruntime
 
         config = check_supported(model_dir)
         self.dimension = int(config["hidden_size"])
-        self.tokenizer = load_tokenizer(model_dir)
+        self.tokenizer = load_tokenizer(model_dir, max_tokens)
         path = cached_onnx_model(model_dir, cache_dir, label)
         options = onnxruntime.SessionOptions()
         # One thread per run and one run per core: on 2 cores this beat 2 intra-op threads (no barrier waits,
@@ -180,11 +193,14 @@ class OnnxRunner:
         return self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0][0]
 
 
-def load_tokenizer(model_dir: Path):
-    """The tokenizer.json sentence-transformers loads, cut at its max_seq_length word pieces (specials included)."""
+def load_tokenizer(model_dir: Path, max_tokens: int | None = None):
+    """The tokenizer.json sentence-transformers loads, cut at its max_seq_length word pieces (specials included)
+    or at max_tokens when that is shorter."""
     from tokenizers import Tokenizer
 
     max_length = int(read_json(model_dir / "sentence_bert_config.json").get("max_seq_length") or 512)
+    if max_tokens:
+        max_length = min(max_length, max_tokens)
     tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     tokenizer.enable_truncation(max_length)
     tokenizer.no_padding()  # the file may ask for padding; every text runs alone, so none is wanted

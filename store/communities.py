@@ -31,6 +31,8 @@ class Community:
     schedule: str
     items_per_topic: int
     topics: list[Topic] = field(default_factory=list)
+    # Overrides of the SIGNPOST_DRAFT_* settings (digests.drafting.DraftRules), only the keys the community set.
+    draft_rules: dict = field(default_factory=dict)
 
 
 def save_community(
@@ -43,11 +45,17 @@ def save_community(
     schedule: str = "0 7 * * MON",
     items_per_topic: int = 5,
     topic_list: list[dict] = (),
+    draft_rules: dict | None = None,
 ) -> int:
-    """Insert or update a community and make its topics exactly ``topic_list`` (topics not listed are removed)."""
+    """Insert or update a community and make its topics exactly ``topic_list`` (topics not listed are removed).
+
+    ``draft_rules`` None leaves the community's draft rules as they are; a mapping replaces them.
+    """
     values = dict(
         name=name, description=description, timezone=timezone, schedule=schedule, items_per_topic=items_per_topic
     )
+    if draft_rules is not None:
+        values["draft_rules"] = {key: value for key, value in draft_rules.items() if value is not None}
     with engine.begin() as connection:
         community_id = connection.scalar(select(communities.c.id).where(communities.c.slug == slug))
         if community_id is None:
@@ -99,6 +107,7 @@ def list_communities(engine: Engine) -> list[Community]:
             row.schedule,
             row.items_per_topic,
             by_community.get(row.id, []),
+            dict(row.draft_rules or {}),
         )
         for row in rows
     ]

@@ -370,3 +370,20 @@ def digests_to_publish(engine: Engine, now: datetime, webhook_grace: timedelta =
     sent_recently = and_(digests.c.status == "sent", digests.c.updated_at >= now - webhook_grace, unposted)
     with engine.connect() as connection:
         return list(connection.scalars(select(digests.c.id).where(or_(due, sent_recently)).order_by(digests.c.id)))
+
+
+def save_section_notes(engine: Engine, digest_id: int, notes: dict[int, dict]) -> None:
+    """What the draft found per section (items, borderline candidates, what caps held back), keyed by topic id."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(digests)
+            .where(digests.c.id == digest_id)
+            .values(section_notes={str(topic_id): note for topic_id, note in notes.items()})
+        )
+
+
+def section_notes(engine: Engine, digest_id: int) -> dict[int, dict]:
+    """The draft's notes per topic id; empty for a digest drafted before notes were kept."""
+    with engine.connect() as connection:
+        stored = connection.scalar(select(digests.c.section_notes).where(digests.c.id == digest_id))
+    return {int(topic_id): note for topic_id, note in (stored or {}).items()}
