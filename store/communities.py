@@ -88,6 +88,16 @@ def save_community(
         return community_id
 
 
+def set_draft_rules(engine: Engine, community_id: int, rules: dict) -> None:
+    """Replace the community's overrides of the draft settings; keys with None are left to the settings."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(communities)
+            .where(communities.c.id == community_id)
+            .values(draft_rules={key: value for key, value in rules.items() if value is not None})
+        )
+
+
 def list_communities(engine: Engine) -> list[Community]:
     with engine.connect() as connection:
         rows = connection.execute(select(communities).order_by(communities.c.slug)).all()

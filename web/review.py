@@ -44,6 +44,7 @@ from signpost.store.digests import (
     list_events,
     load_items,
     move_item,
+    section_notes,
 )
 from signpost.store.records import ExtractedArticle
 from signpost.store.review import (
@@ -116,8 +117,14 @@ def draft_page(request: Request, digest_id: int, user: User = Depends(require_us
     digest, community = _digest(request, user, digest_id)
     engine = web(request).engine
     items = load_items(engine, digest.id)
+    notes = section_notes(engine, digest.id)
     sections = [
-        {"topic": topic, "items": [item for item in items if item.topic_id == topic.id]} for topic in community.topics
+        {
+            "topic": topic,
+            "items": [item for item in items if item.topic_id == topic.id],
+            "note": notes.get(topic.id, {}),
+        }
+        for topic in community.topics
     ]
     return render(
         request,
@@ -223,6 +230,7 @@ def candidates_page(request: Request, digest_id: int, topic_id: int, user: User 
         community=community,
         topic=topic,
         candidates=_pool(request, digest, topic_id),
+        borderline=set(section_notes(web(request).engine, digest.id).get(topic_id, {}).get("borderline", [])),
         editable=digest.status == "draft",
     )
 
