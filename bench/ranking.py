@@ -15,7 +15,6 @@ import yaml
 
 from signpost.classify.embedding import article_text
 from signpost.classify.feedback import Label
-from signpost.classify.relevance import Relevance, score_relevance
 from signpost.classify.ranking import (
     TEMPERATURE,
     Embed,
@@ -24,6 +23,7 @@ from signpost.classify.ranking import (
     relative_scores,
     topic_vectors,
 )
+from signpost.classify.relevance import Relevance, score_relevance
 
 DEFAULT_CACHE = Path("/tmp")
 
@@ -65,7 +65,6 @@ def default_embed() -> Embed:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         from signpost.classify.embedding import Embedder  # type: ignore[import-not-found]
-
         from signpost.config.settings import load_settings
 
         return Embedder.from_settings(load_settings()).embed

@@ -67,13 +67,18 @@ class Settings(BaseSettings):
     )
 
     # Drafts: what a section may hold (each community may override these in its file or on its admin page).
-    draft_per_source_section: int = Field(2, ge=1, description="Items from one source in one section of a draft, at most.")
+    draft_per_source_section: int = Field(
+        2, ge=1, description="Items from one source in one section of a draft, at most."
+    )
     draft_per_source_digest: int = Field(4, ge=1, description="Items from one source in a whole draft, at most.")
     draft_relevance_floor: float = Field(
         0.5, ge=0.0, le=1.0, description="Score an article needs for a section; below it, it is a borderline candidate."
     )
     draft_freshness: float = Field(
-        0.1, ge=0.0, le=1.0, description="Share of its score an article from the period's first day loses to one from its last."
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="Share of its score an article from the period's first day loses to one from its last.",
     )
     draft_rare_source_boost: float = Field(
         0.1, ge=0.0, le=1.0, description="Score boost (share) of an article from a source that posts rarely."

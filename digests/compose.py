@@ -148,12 +148,15 @@ def compose_sections(
             continue
         if source and per_digest[source] >= rules.per_source_digest:
             notes[topic_id].capped.append(
-                f"{_ordinal(per_digest[source] + 1)} item from {source} this week: capped (“{_short(candidate.title)}”)."
+                f"{_ordinal(per_digest[source] + 1)} item from {source} this week: capped "
+                f"(“{_short(candidate.title)}”)."
             )
             continue
         per_section[(topic_id, source)] += 1
         per_digest[source] += 1
-        sections[topic_id].append((candidate, draft_reasons(candidate, rules, period, per_section[(topic_id, source)], busiest)))
+        sections[topic_id].append(
+            (candidate, draft_reasons(candidate, rules, period, per_section[(topic_id, source)], busiest))
+        )
         used_articles.add(candidate.article_id)
         if candidate.story_id is not None:
             used_stories.add(candidate.story_id)

@@ -70,7 +70,7 @@ communities = Table(
     Column(
         "draft_rules",
         JSON,
-        comment="The community's overrides of the draft settings (caps, relevance floor, freshness, rare-source boost).",
+        comment="Overrides of the draft settings: caps, relevance floor, freshness, rare-source boost.",
     ),
 )
 
@@ -281,7 +281,11 @@ digests = Table(
     _when("scheduled_for", comment="When delivery may start; NULL means as soon as it is approved."),
     _when("created_at", nullable=False),
     _when("updated_at", nullable=False),
-    Column("section_notes", JSON, comment="Per topic id: items, borderline candidates and capped ones, as the draft found them."),
+    Column(
+        "section_notes",
+        JSON,
+        comment="Per topic id: items, borderline candidates and capped ones, as the draft found them.",
+    ),
     UniqueConstraint("community_id", "period_start"),
 )
 

@@ -44,7 +44,14 @@ def score(engine, rows: list[tuple[int, int, float]]) -> None:
         connection.execute(
             topic_scores.insert(),
             [
-                {"article_id": a, "topic_id": t, "score": s, "similarity": s, "reasons": [f"fits {s}"], "scored_at": WEEK}
+                {
+                    "article_id": a,
+                    "topic_id": t,
+                    "score": s,
+                    "similarity": s,
+                    "reasons": [f"fits {s}"],
+                    "scored_at": WEEK,
+                }
                 for a, t, s in rows
             ],
         )
@@ -65,10 +72,14 @@ def community(engine, slug: str, topics: list[str], per_topic: int, rules: dict 
 def test_a_publisher_with_60_percent_of_the_week_gets_no_more_than_the_caps(engine):
     desk = community(engine, "desk", ["fundraising", "volunteering"], per_topic=5)
     fundraising, volunteering = (topic.id for topic in desk.topics)
-    big = store_articles(engine, "Third Sector", "https://big.example", articles("big.example", [f"b{n}" for n in range(12)]))
+    big = store_articles(
+        engine, "Third Sector", "https://big.example", articles("big.example", [f"b{n}" for n in range(12)])
+    )
     small = []
     for n, site in enumerate(["one", "two", "three", "four"]):
-        small += store_articles(engine, f"Small {site}", f"https://{site}.example", articles(f"{site}.example", [f"s{n}a", f"s{n}b"]))
+        small += store_articles(
+            engine, f"Small {site}", f"https://{site}.example", articles(f"{site}.example", [f"s{n}a", f"s{n}b"])
+        )
     assert len(big) / (len(big) + len(small)) == 0.6
     # The publisher's articles score best in both topics: uncapped, they would fill both sections.
     score(engine, [(a, fundraising if n % 2 else volunteering, 0.99 - n * 0.001) for n, a in enumerate(big)])
@@ -98,7 +109,9 @@ def test_a_publisher_with_60_percent_of_the_week_gets_no_more_than_the_caps(engi
 def test_a_rare_source_is_boosted_and_says_so(engine):
     desk = community(engine, "desk", ["fundraising"], per_topic=1, rules={"per_source_section": 5})
     topic = desk.topics[0].id
-    busy = store_articles(engine, "Big Publisher", "https://big.example", articles("big.example", [f"b{n}" for n in range(12)]))
+    busy = store_articles(
+        engine, "Big Publisher", "https://big.example", articles("big.example", [f"b{n}" for n in range(12)])
+    )
     rare = store_articles(engine, "Tiny Charity", "https://tiny.example", articles("tiny.example", ["our one post"]))
     score(engine, [(busy[0], topic, 0.97), (rare[0], topic, 0.95), *((a, topic, 0.6) for a in busy[1:])])
     items = load_items(engine, draft_digest(engine, desk, WEEK, END))
@@ -110,8 +123,14 @@ def test_a_topic_with_two_fitting_articles_drafts_two_items_and_links_the_border
     desk = community(engine, "desk", ["safeguarding", "governance"], per_topic=4)
     safeguarding, governance = (topic.id for topic in desk.topics)
     # One source an article, so no cap interferes.
-    ids = [store_articles(engine, f"Source {n}", f"https://s{n}.example", articles(f"s{n}.example", [f"g{n}"]))[0] for n in range(5)]
-    more = [store_articles(engine, f"Other {n}", f"https://o{n}.example", articles(f"o{n}.example", [f"o{n}"]))[0] for n in range(2)]
+    ids = [
+        store_articles(engine, f"Source {n}", f"https://s{n}.example", articles(f"s{n}.example", [f"g{n}"]))[0]
+        for n in range(5)
+    ]
+    more = [
+        store_articles(engine, f"Other {n}", f"https://o{n}.example", articles(f"o{n}.example", [f"o{n}"]))[0]
+        for n in range(2)
+    ]
     # Two articles belong to safeguarding; three lean towards it but belong to governance (scores are shares).
     score(
         engine,
@@ -145,7 +164,7 @@ def test_a_topic_with_two_fitting_articles_drafts_two_items_and_links_the_border
         sign_in(client, "sam@example.org")
         page = client.get(f"/review/digests/{digest_id}").text
         plural = "s" if len(borderline) > 1 else ""
-        assert f"2 items this week;" in page and f"{len(borderline)} borderline candidate{plural}</a>" in page
+        assert "2 items this week;" in page and f"{len(borderline)} borderline candidate{plural}</a>" in page
         link = f"/review/digests/{digest_id}/topics/{safeguarding}/candidates"
         assert f'href="{link}#candidate-{borderline[0]}"' in page
         candidates = client.get(link).text

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
 
 from signpost.config.settings import Settings
-from signpost.digests.render import safe_url
 from signpost.digests.drafting import draft_rules
+from signpost.digests.render import safe_url
 from signpost.store.communities import Community, Topic, list_communities, save_community, set_draft_rules
 from signpost.store.members import MemberImport, import_members
 from signpost.store.review import click_tracking, set_click_tracking

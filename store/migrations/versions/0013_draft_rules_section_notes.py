@@ -16,7 +16,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('communities', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('draft_rules', sa.JSON(), nullable=True, comment="The community's overrides of the draft settings (caps, relevance floor, freshness, rare-source boost)."))
+        batch_op.add_column(sa.Column('draft_rules', sa.JSON(), nullable=True, comment="Overrides of the draft settings: caps, relevance floor, freshness, rare-source boost."))
     with op.batch_alter_table('digests', schema=None) as batch_op:
         batch_op.add_column(sa.Column('section_notes', sa.JSON(), nullable=True, comment='Per topic id: items, borderline candidates and capped ones, as the draft found them.'))
 
