@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(64, description="Texts embedded at once.")
     embedding_max_tokens: int = Field(
-        256, ge=16, le=512, description="Word pieces of an article (title, then text) the model reads."
+        128, ge=16, le=512, description="Word pieces of an article (title, then text) the model reads."
     )
 
     # Drafts: what a section may hold (each community may override these in its file or on its admin page).

@@ -34,6 +34,8 @@ def _lines(content: DigestContent, link: Callable[[str, str | None], str], bold:
     """A section heading then a line per item: linked title, source, a short blurb; all as plain text."""
     lines = []
     for section in content.sections:
+        if not section.items:
+            continue  # an empty section is never posted
         lines.append(f"\n{bold}{plain_text(section.name)}{bold}")
         for item in section.items[:ITEMS_PER_SECTION]:
             title = plain_text(item.title)
@@ -100,6 +102,7 @@ def payload(format_name: str, content: DigestContent, archive_url: str) -> dict:
                 ],
             }
             for section in content.sections
+            if section.items
         ],
     }
 

@@ -3,13 +3,18 @@ one click away, freshness and rare sources in the reasons, nothing sent twice an
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.policy import default
 
 from test_web_support import make_client, sign_in, web_settings
 
 from builders import store_articles
 from signpost.digests.drafting import draft_digest, learnt_floor
+from signpost.digests.render import DigestRenderer, MailSettings, Recipient, load_content
+from signpost.digests.webhooks import payload
 from signpost.store.communities import get_community, save_community
 from signpost.store.digests import approve_digest, load_items, mark_digest_sent, section_notes
 from signpost.store.records import ExtractedArticle
@@ -202,6 +207,28 @@ def test_what_an_earlier_digest_sent_is_not_proposed_again_and_a_new_article_on_
     assert "New thinking on rotas" in follow_up.reasons[0]
     other = next(item for item in items if item.article_id == later[1])
     assert not other.reasons[0].startswith("Follow-up")
+
+
+def test_an_empty_section_is_left_out_of_emails_and_chat_posts(engine):
+    desk = community(engine, "desk", ["volunteering", "safeguarding"], per_topic=3)
+    volunteering, safeguarding = (topic.id for topic in desk.topics)
+    ids = store_articles(engine, "News", "https://news.example", articles("news.example", ["rotas", "rest"]))
+    # Nothing belongs to safeguarding this week: its section stays empty.
+    score(engine, [(ids[0], volunteering, 0.9), (ids[1], volunteering, 0.8), (ids[1], safeguarding, 0.2)])
+    digest_id = draft_digest(engine, desk, WEEK, END)
+    approve_digest(engine, digest_id, "sam@example.org")
+    content = load_content(engine, digest_id)
+    assert [section.slug for section in content.sections] == ["volunteering"]
+    mail = MailSettings("https://signpost.example.org", "Desk <desk@signpost.example.org>", "s3cret")
+    member = Recipient(5, "m@example.net", "Mo", frozenset({volunteering, safeguarding}), "<d-1.m-5@x>", END)
+    message = message_from_bytes(DigestRenderer(content, mail).render_bytes(member), policy=default)
+    text = message.get_body(("plain",)).get_content()
+    assert "picked this week in Volunteering." in text and "Safeguarding" not in text
+    only_safeguarding = Recipient(6, "n@example.net", "No", frozenset({safeguarding}), "<d-1.m-6@x>", END)
+    assert DigestRenderer(content, mail).render_bytes(only_safeguarding) is None
+    for format_name in ("slack", "teams", "mattermost", "json"):
+        body = json.dumps(payload(format_name, content, "https://signpost.example.org/c/desk/digests/1"))
+        assert "Safeguarding" not in body and "Volunteering" in body
 
 
 def test_the_floor_rises_to_what_curators_reject_once_there_are_enough_decisions():

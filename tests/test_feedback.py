@@ -78,14 +78,17 @@ def test_zero_shot_beats_the_baseline_and_feedback_never_hurts(sets, embed):
         assert result["learned"]["map"] >= result["zero_shot"]["map"] - 0.003, result
 
 
-def test_feedback_teaches_close_topics_apart(sets, embed):
+def test_feedback_teaches_close_topics_apart_and_never_costs_the_top(sets, embed):
     gains = {}
-    for k in (4, 16):
+    for k in (4, 16, 64):
         result = run_ranking_bench(sets["bbc-distract"], feedback=k, seed=0, embed=embed, cache_dir=None)
         gains[k] = result["learned"]["map"] - result["zero_shot"]["map"]
-    # Measured on all of BBC with these topics: +.043 with 4, +.067 with 16; more labels help more.
-    assert gains[16] >= 0.03, gains
-    assert gains[16] >= gains[4] - 0.005, gains
+        for measure in ("ndcg@10", "p@10"):
+            assert result["learned"][measure] >= result["zero_shot"][measure], (k, result)
+    # Learning is kept only where held-out labels say it helps, so a few labels may change nothing; more
+    # labels help more (measured on this sample: +.000 with 4, +.02 with 16, +.05 with 64).
+    assert min(gains.values()) >= 0, gains
+    assert gains[16] >= 0.01 and gains[64] >= gains[16], gains
 
 
 @pytest.fixture(scope="module")
