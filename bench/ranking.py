@@ -241,10 +241,13 @@ def write_scores(out: Path, article_ids: Sequence[str], topic_ids: Sequence[str]
 
 
 def format_ranking_table(result: dict) -> str:
-    """The figures of a run as a plain-text table."""
-    rows = [("softmax baseline (T=0.02)", result["baseline"]), ("zero-shot", result["zero_shot"])]
+    """The figures of a run as a plain-text table: baseline, each signal alone and fused, the second keys."""
+    rows = [("softmax baseline (T=0.02)", result["baseline"])]
+    rows += [(f"zero-shot, {name}", metrics) for name, metrics in result["signals"]["zero_shot"].items()]
     if "learned" in result:
-        rows.append((f"feedback {result['feedback']} + {result['feedback']} a topic", result["learned"]))
+        k = result["feedback"]
+        rows += [(f"feedback {k} + {k}, {name}", metrics) for name, metrics in result["signals"]["learned"].items()]
+    rows += [(f"top ordered by {name}", metrics) for name, metrics in result["second_key"].items()]
     width = max(len(name) for name, _ in rows)
     lines = [
         f"{result['dataset']}: {result['scored']} of {result['articles']} articles scored, {result['topics']} topics"
@@ -252,6 +255,9 @@ def format_ranking_table(result: dict) -> str:
         f"{'':{width}}  {'MAP':>6}  {'nDCG@10':>7}  {'P@10':>6}",
     ]
     lines += [f"{name:{width}}  {m['map']:6.3f}  {m['ndcg@10']:7.3f}  {m['p@10']:6.3f}" for name, m in rows]
+    if "learned" in result:
+        learnt = ", ".join(result["learnt_topics"]) or "none"
+        lines.append(f"labels reorder: {learnt} (held-out check); lexical weight {result['lexical_weight']}")
     return "\n".join(lines)
 
 
