@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.policy import default
 
-from test_web_support import make_client, sign_in, web_settings
+from test_web_support import make_client, post, sign_in, web_settings
 
 from builders import store_articles
-from signpost.digests.drafting import draft_digest, learnt_floor
+from signpost.digests.drafting import draft_digest, draft_rules, learnt_floor
 from signpost.digests.render import DigestRenderer, MailSettings, Recipient, load_content
 from signpost.digests.webhooks import payload
 from signpost.store.communities import get_community, save_community
@@ -237,3 +237,35 @@ def test_the_floor_rises_to_what_curators_reject_once_there_are_enough_decisions
     assert learnt_floor(approved + rejected, 0.5) == 0.9
     assert learnt_floor(approved + rejected[:3], 0.5) == 0.5  # too few rejections to learn from
     assert learnt_floor([(True, 0.6)] * 8 + [(False, 0.2)] * 8, 0.5) == 0.5  # never below the setting
+
+
+def test_draft_rules_come_from_the_community_file_and_the_admin_page(engine, settings, tmp_path):
+    from signpost.spiders.registry import sync_file
+
+    path = tmp_path / "signpost.yaml"
+    path.write_text(
+        "communities:\n  - slug: desk\n    name: Desk\n    topics: [{slug: news, name: News}]\n"
+        "    draft: {per_source_section: 1, relevance_floor: 0.7}\n",
+        encoding="utf-8",
+    )
+    sync_file(engine, settings, path)
+    desk = get_community(engine, "desk")
+    assert desk.draft_rules == {"per_source_section": 1, "relevance_floor": 0.7}
+    rules = draft_rules(desk, settings)
+    assert (rules.per_source_section, rules.relevance_floor, rules.per_source_digest) == (1, 0.7, 4)
+
+    password = security.hash_password("correct horse battery")
+    save_user(engine, "ada@example.org", "Ada", password_hash=password, is_admin=True)
+    with make_client(web_settings(settings)) as client:
+        sign_in(client, "ada@example.org")
+        page = client.get("/admin/communities/desk").text
+        assert 'name="per_source_section"' in page and 'value="1"' in page
+        post(client, "/admin/communities/desk/draft", {"per_source_digest": "3", "relevance_floor": ""})
+        assert get_community(engine, "desk").draft_rules == {"per_source_digest": 3}
+        bad = post(client, "/admin/communities/desk/draft", {"freshness": "7"})
+        assert "freshness: 0.0 to 1.0" in client.get(bad.headers["location"]).text
+        assert get_community(engine, "desk").draft_rules == {"per_source_digest": 3}
+    # A file without draft rules leaves what the admin page set.
+    path.write_text("communities:\n  - slug: desk\n    name: Desk\n    topics: [{slug: news, name: News}]\n")
+    sync_file(engine, settings, path)
+    assert get_community(engine, "desk").draft_rules == {"per_source_digest": 3}
