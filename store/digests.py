@@ -405,3 +405,20 @@ def cancel_approval(engine: Engine, digest_id: int, actor: str) -> None:
             .values(status="draft", approved_by=None, approved_at=None, scheduled_for=None)
         )
         record_event(connection, digest_id, "approval_cancelled", actor)
+
+
+def save_section_notes(engine: Engine, digest_id: int, notes: dict[int, dict]) -> None:
+    """What the draft found per section (items, borderline candidates, what caps held back), keyed by topic id."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(digests)
+            .where(digests.c.id == digest_id)
+            .values(section_notes={str(topic_id): note for topic_id, note in notes.items()})
+        )
+
+
+def section_notes(engine: Engine, digest_id: int) -> dict[int, dict]:
+    """The draft's notes per topic id; empty for a digest drafted before notes were kept."""
+    with engine.connect() as connection:
+        stored = connection.scalar(select(digests.c.section_notes).where(digests.c.id == digest_id))
+    return {int(topic_id): note for topic_id, note in (stored or {}).items()}

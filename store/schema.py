@@ -67,6 +67,11 @@ communities = Table(
     Column("schedule", String(64), nullable=False, default="0 7 * * MON"),
     Column("items_per_topic", Integer, nullable=False, default=5),
     _when("created_at", nullable=False),
+    Column(
+        "draft_rules",
+        JSON,
+        comment="Overrides of the draft settings: caps, relevance floor, freshness, rare-source boost.",
+    ),
 )
 
 topics = Table(
@@ -277,6 +282,11 @@ digests = Table(
     _when("scheduled_for", comment="When delivery may start; NULL means as soon as it is approved."),
     _when("created_at", nullable=False),
     _when("updated_at", nullable=False),
+    Column(
+        "section_notes",
+        JSON,
+        comment="Per topic id: items, borderline candidates and capped ones, as the draft found them.",
+    ),
     UniqueConstraint("community_id", "period_start"),
 )
 
