@@ -16,7 +16,9 @@ SITE_PART_MAX_WORDS = 4
 GENERIC_SITE_WORDS = frozenset({"blog", "news", "home", "magazine", "online", "official", "site", "website"})
 HEADING_MAX_WORDS = 40
 HEADLINE_MIN_WORDS = 3
-CHROME_ANCESTORS = re.compile(r"\b(nav|menu|header|footer|sidebar|breadcrumb|masthead|site-title|logo|widget|modal)", re.I)
+CHROME_ANCESTORS = re.compile(
+    r"\b(nav|menu|header|footer|sidebar|breadcrumb|masthead|site-title|logo|widget|modal)", re.I
+)
 
 
 def _words(text: str | None) -> list[str]:
@@ -62,12 +64,14 @@ def clean_title(title: str | None, site_names: list[str] | tuple[str, ...] = (),
         kept = [part for part in parts if not _is_site_part(part, names, host_words)]
         if not kept:
             kept = parts[:1]
-        elif len(kept) == len(parts) and len(parts[-1].split()) <= SITE_PART_MAX_WORDS < len(" ".join(parts[:-1]).split()):
+        elif len(kept) == len(parts) and len(parts[-1].split()) <= SITE_PART_MAX_WORDS < len(
+            " ".join(parts[:-1]).split()
+        ):
             kept = parts[:-1]  # "Headline | Short Name": the short tail is a site or section name
         title = _rejoin(title, parts, kept)
-    if match := SITE_COLON.match(title):
-        if _is_site_part(match.group("site"), names, host_words) and names + list(host_words):
-            title = match.group("rest")
+    match = SITE_COLON.match(title)
+    if match and (names or host_words) and _is_site_part(match.group("site"), names, host_words):
+        title = match.group("rest")
     return title.strip() or None
 
 
@@ -125,8 +129,53 @@ def headline(tree: HtmlElement, page_titles: list[str], site_names: list[str], u
         return clean_title(best, site_names, url)
     # one main heading that reads like a headline is the headline, even when the SEO title says otherwise
     h1s = [heading for heading in _heading_texts(tree, "h1") if not is_site_title(heading, site_names, url)]
-    if len(h1s) == 1 and HEADLINE_MIN_WORDS <= len(h1s[0].split()):
+    if len(h1s) == 1 and len(h1s[0].split()) >= HEADLINE_MIN_WORDS:
         return clean_title(h1s[0], site_names, url)
     if cleaned:
         return cleaned[0]
     return clean_title(headings[0], site_names, url) if headings else None
+
+
+BYLINE_PREFIX = re.compile(r"^\s*(?:(?:written|posted|submitted|authored|words|reviewed)\s+by|by|author)\b[:\s]*", re.I)
+# Words stuck to a name by markup without spaces: "Reyan PerumalPublished", "Isaiah SheltonFollow".
+GLUED_TAIL = re.compile(
+    r"(?<=[a-z])(?:Published|Updated|Posted|Follow|Posted on|January|February|March|April|May|June|July"
+    r"|August|September|October|November|December)\b.*$"
+)
+JOB_WORDS = re.compile(
+    r"\b(editor|writer|reporter|correspondent|contributor|columnist|journalist|expert|director|manager|ceo|cto|cfo"
+    r"|founder|officer|president|head of|staff|producer|analyst|specialist|strategist|consultant|intern|team lead)\b",
+    re.I,
+)
+CREDENTIAL = re.compile(r"^(?:[A-Z][A-Za-z]?\.?){1,3}[A-Z]?(?:-[A-Z]+)?(?:\s+\d+)?$|^(?:Ph\.?D|M\.?D|Jr|Sr)\.?$")
+AUTHOR_SEPARATORS = re.compile(r"\s*;\s*|\s*,\s*(?:and\s+)?|\s+(?:and|&)\s+")
+
+
+def _one_author(name: str) -> str | None:
+    name = GLUED_TAIL.sub("", BYLINE_PREFIX.sub("", " ".join(name.split()))).strip(" ,|-\u2013\u2014")
+    return name or None
+
+
+def clean_author(
+    author: str | None, site_names: list[str] | tuple[str, ...] = (), url: str | None = None
+) -> str | None:
+    """Author names without "By", job titles or the site's own name: "By Jo Bloggs, Senior Editor" -> "Jo Bloggs"."""
+    if not author:
+        return None
+    names: list[str] = []
+    for part in AUTHOR_SEPARATORS.split(author.strip()):
+        name = _one_author(part)
+        if not name or (JOB_WORDS.search(name) and names) or "@" in name:
+            continue  # "Jo Bloggs, Senior Editor": the part after the name is a job title
+        if names and CREDENTIAL.match(name):
+            names[-1] += f", {name}"  # "Dylan Bailey, MS, RD": letters after a name are part of it
+            continue
+        if names and _is_site_part(name, [n for n in site_names if n], _host_words(url)):
+            continue
+        words = set(_words(name))
+        if any(words <= set(_words(other)) or set(_words(other)) <= words for other in names):
+            continue
+        names.append(name)
+    if not names:
+        return None
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -1,0 +1,28 @@
+"""article image url and date basis
+
+Revision ID: 0015
+Revises: 0007
+Create Date: 2026-12-02 01:40:00.000000
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0015'
+down_revision = '0007'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('articles', schema=None) as batch_op:
+        batch_op.alter_column('lead_image', new_column_name='image_url', existing_type=sa.Text(), existing_nullable=True)
+        batch_op.add_column(sa.Column('date_basis', sa.String(length=16), nullable=True, comment='Where published_at came from: feed, sitemap or page; first seen when no date could be trusted.'))
+        batch_op.add_column(sa.Column('date_reasons', sa.JSON(), nullable=True, comment='Why that date: what agreed, what was set aside.'))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('articles', schema=None) as batch_op:
+        batch_op.drop_column('date_reasons')
+        batch_op.drop_column('date_basis')
+        batch_op.alter_column('image_url', new_column_name='lead_image', existing_type=sa.Text(), existing_nullable=True)
