@@ -44,15 +44,22 @@ class ExtractReport:
         return self.pages / self.seconds if self.seconds else 0.0
 
 
-def _job(page: StoredPage, settings: Settings) -> tuple[bytes, str, str | None, dict | None, int]:
+Job = tuple[bytes, str, str | None, dict | None, int, datetime | None]
+
+
+def _job(page: StoredPage, settings: Settings) -> Job:
     """What a worker process needs to extract a page: picklable, without the store."""
-    return (page.body, page.final_url or page.url, page.encoding, page.feed_entry, settings.min_article_chars)
+    url = page.final_url or page.url
+    return (page.body, url, page.encoding, page.feed_entry, settings.min_article_chars, page.fetched_at)
 
 
-def _extract_one(job: tuple[bytes, str, str | None, dict | None, int]) -> ExtractedArticle | Skipped:
-    body, url, encoding, feed_entry, min_chars = job
+def _extract_one(job: Job) -> ExtractedArticle | Skipped:
+    body, url, encoding, feed_entry, min_chars, fetched_at = job
     try:
-        return extract_page(body, url, encoding=encoding, feed_entry=feed_entry, min_chars=min_chars)
+        # no date after the page was fetched is believed: it was first seen then
+        return extract_page(
+            body, url, encoding=encoding, feed_entry=feed_entry, min_chars=min_chars, first_seen=fetched_at
+        )
     except Exception as error:  # a bad page must never stop the stage
         return Skipped(f"extraction failed: {type(error).__name__}: {error}")
 

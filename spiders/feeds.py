@@ -142,6 +142,7 @@ def _rss_entry(item: lxml.etree._Element, base_url: str) -> FeedEntry:
         summary=html_to_text(summary, SUMMARY_MAX_CHARS),
         published=parse_date(date),
         author=author,
+        content=_text(_child(item, "encoded")),
     )
 
 
@@ -166,6 +167,7 @@ def _parse_atom(root: lxml.etree._Element, base_url: str) -> ParsedFeed:
                 summary=html_to_text(summary, SUMMARY_MAX_CHARS),
                 published=parse_date(date),
                 author=_atom_author(entry) or feed_author,
+                content=_atom_text(_child(entry, "content")),
             )
         )
     title = _clean_title(_atom_text(_child(root, "title")))
@@ -217,6 +219,7 @@ def _parse_json_feed(body: bytes, base_url: str) -> ParsedFeed:
                 summary=html_to_text(summary, SUMMARY_MAX_CHARS),
                 published=parse_date(published),
                 author=_json_author(item) or feed_author,
+                content=_json_str(item, "content_html") or _json_str(item, "content_text"),
             )
         )
     site_url = _resolve(base_url, _json_str(document, "home_page_url"))
