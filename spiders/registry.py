@@ -12,6 +12,7 @@ from signpost.config.files import load_signpost_file
 from signpost.config.settings import Settings
 from signpost.spiders.discovery import Candidate, Discovery, discover
 from signpost.spiders.opml import OpmlSource, parse_opml, write_opml
+from signpost.spiders.titles import source_name
 from signpost.spiders.urls import check_source_url
 from signpost.store.communities import save_community
 from signpost.store.records import Source
@@ -30,8 +31,8 @@ def _default_name(candidate: Candidate, url: str, discovery: Discovery | None = 
     if candidate.kind == "sitemap" and discovery is not None:
         titled = [other for other in discovery.candidates if other.kind != "sitemap"]
     for found in titled:
-        if (found.title or "").strip():
-            return found.title.strip()[:200]
+        if name := source_name(found.title, url):
+            return name[:200]  # "Latest news | Fundraising Network" is a page title; the source is the site
     return urlsplit(url).hostname or url
 
 

@@ -179,3 +179,49 @@ def clean_author(
     if not names:
         return None
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+# Words of a feed or page title that name a section, not a site: "Latest news", "Blog", "All posts".
+SECTION_WORDS = frozenset(
+    {
+        "latest",
+        "news",
+        "blog",
+        "feed",
+        "rss",
+        "atom",
+        "home",
+        "homepage",
+        "articles",
+        "article",
+        "posts",
+        "post",
+        "all",
+        "updates",
+        "stories",
+        "the",
+        "our",
+        "and",
+        "from",
+        "entries",
+        "comments",
+        "on",
+        "page",
+        "recent",
+        "welcome",
+        "to",
+    }
+)
+
+
+def source_name(title: str | None, url: str | None = None) -> str | None:
+    """The site's name in a feed or page title: "Latest news | Fundraising Network" -> "Fundraising Network"."""
+    if not title or not title.strip():
+        return None
+    parts = [part.strip() for part in SEPARATOR.split(" ".join(title.split())) if part.strip()]
+    host_words = _host_words(url)
+    for part in parts:
+        if _is_site_part(part, [], host_words) and not set(_words(part)) <= SECTION_WORDS:
+            return part
+    named = [part for part in parts if not set(_words(part)) <= SECTION_WORDS]
+    return (named[-1] if len(parts) > 1 and named else parts[0]) if parts else None
