@@ -43,7 +43,6 @@ META_PUBLISHED = (
     "article.published",
     "date",
 )
-HTMLDATE_FIRST = False
 URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:/|[-_]|$)")
 
 
@@ -131,30 +130,41 @@ def url_date(url: str | None) -> datetime | None:
         return None
 
 
-def page_date(tree: HtmlElement, url: str, latest: datetime) -> tuple[datetime | None, str]:
-    """The publication date the page states and where it says so; modified dates and copyright years never count."""
-    from_url = url_date(url)
-    if HTMLDATE_FIRST:
-        found = find_date(tree, url=url, extensive_search=False, original_date=True, max_date=latest.date().isoformat())
-        moment = parse_moment(found, latest)
-        if moment:
-            return moment, "htmldate"
-    for where, value in [*json_ld_published(tree), *meta_published(tree)]:
-        moment = parse_moment(value, latest)
-        if moment is None or moment > latest + SAME_DAY:
-            continue
-        if from_url is not None and abs(moment - from_url) > SAME_DAY:
-            return from_url, f"the URL's date (the page's {where} said {moment:%Y-%m-%d})"
-        return moment, where
-    if from_url is not None and from_url <= latest:
-        return from_url, "the URL's date"
+def _htmldate(tree: HtmlElement, url: str, latest: datetime, extensive: bool) -> datetime | None:
     try:
-        found = find_date(tree, url=url, extensive_search=False, original_date=True, max_date=latest.date().isoformat())
+        found = find_date(
+            tree, url=url, extensive_search=extensive, original_date=True, max_date=latest.date().isoformat()
+        )
     except Exception as error:  # htmldate's guards miss some trees
         LOGGER.debug("date search failed on %s: %s", url, error)
-        found = None
-    moment = parse_moment(found, latest)
-    return (moment, "the page's visible date (htmldate)") if moment else (None, "")
+        return None
+    return parse_moment(found, latest)
+
+
+def page_date(tree: HtmlElement, url: str, latest: datetime) -> tuple[datetime | None, str]:
+    """The publication date the page states and where it says so; modified dates and copyright years never count.
+
+    htmldate reads the date the page shows as its original one; a declared date of the same day (JSON-LD, meta
+    tags) gives it its time of day, and the URL's date stands in when the page shows none.
+    """
+    declared = [
+        (where, moment)
+        for where, value in [*json_ld_published(tree), *meta_published(tree)]
+        if (moment := parse_moment(value, latest)) is not None and moment <= latest + SAME_DAY
+    ]
+    from_url = url_date(url)
+    shown = _htmldate(tree, url, latest, extensive=False) or _htmldate(tree, url, latest, extensive=True)
+    if shown is not None:
+        same_day = [(where, moment) for where, moment in declared if moment.date() == shown.date()]
+        if same_day:
+            return same_day[0][1], same_day[0][0]
+        others = f"; the page also declares {declared[0][1]:%Y-%m-%d} ({declared[0][0]})" if declared else ""
+        return shown, f"the date the page shows (htmldate){others}"
+    if declared:
+        return declared[0][1], declared[0][0]
+    if from_url is not None and from_url <= latest + SAME_DAY:
+        return from_url, "the URL's date"
+    return None, ""
 
 
 def reconcile_dates(

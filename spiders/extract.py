@@ -11,7 +11,7 @@ from urllib.parse import urljoin, urlsplit
 
 import trafilatura
 from lxml.html import HtmlElement
-from trafilatura.metadata import examine_meta, extract_meta_json, extract_title
+from trafilatura.metadata import examine_meta, extract_author, extract_meta_json, extract_title
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
@@ -127,6 +127,34 @@ def clean_text(text: str, title: str | None) -> str:
             seen.add(key)
         kept.append(line)
     return unicodedata.normalize("NFC", "\n".join(kept))
+
+
+LEADING_BYLINE = re.compile(r"^(?i:(?:written|posted|submitted|words)\s+by|by)\s+(?P<name>[^|,\u00b7\u2013\u2014]+)")
+
+
+def leading_byline(text: str, title: str | None) -> str | None:
+    """The name in a "By Jo Bloggs | Posted: ..." line opening the main text, where many sites print their byline."""
+    for line in [line for line in text.split("\n") if line.strip()][:3]:
+        if title and _same_words(line, title):
+            continue
+        if _is_leading_meta(line) and (match := LEADING_BYLINE.match(line.strip())):
+            name = match.group("name").strip()
+            return name if NAME.match(name) else None
+    return None
+
+
+def _outside_comments(tree: HtmlElement, name: str) -> bool:
+    """Whether a name appears in the page other than in its comments (a commenter is not the author)."""
+    for element in tree.iter():
+        if (
+            isinstance(element.tag, str)
+            and name in (element.text or "")
+            and not any(
+                COMMENT_CONTAINERS.search(f"{a.get('class', '')} {a.get('id', '')}") for a in element.iterancestors()
+            )
+        ):
+            return True
+    return False
 
 
 def _is_leading_meta(line: str) -> bool:
@@ -346,7 +374,8 @@ def _article_from_tree(
     title_element = tree.find(".//head/title")
     declared = [metadata.title, title_element.text_content() if title_element is not None else None, entry.get("title")]
     title = headline(tree, [t for t in declared if t], site_names, url) or extract_title(tree) or None
-    text = clean_text(main_text(tree, url, feed_text(entry)), title)
+    raw_text = main_text(tree, url, feed_text(entry))
+    text = clean_text(raw_text, title)
     if not text.strip():
         return Skipped("no main text")
     if len(text) < min_chars:
@@ -356,7 +385,11 @@ def _article_from_tree(
     stated, where = page_date(tree, url, first_seen)
     via = entry.get("via") or "feed"
     date = reconcile_dates(stated, where, parse_moment(entry.get("published")), via, first_seen)
-    author = metadata.author or byline_author(tree) or entry.get("author") or None
+    author = metadata.author or byline_author(tree) or leading_byline(raw_text, title) or entry.get("author")
+    if not author:
+        # trafilatura's byline search copies the whole tree: only where the cheap ways found nobody
+        found = extract_author(tree)
+        author = found if found and _outside_comments(tree, found.split(";")[0].strip()) else None
     return ExtractedArticle(
         canonical_url=canonical_url(tree, url, metadata.url),
         text=text,
