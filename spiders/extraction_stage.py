@@ -14,7 +14,8 @@ from sqlalchemy import Engine
 
 from signpost.config.settings import Settings
 from signpost.spiders.extract import EXTRACTOR_VERSION, extract_page
-from signpost.store.articles import save_article
+from signpost.spiders.templates import drop_template_lines
+from signpost.store.articles import known_article_urls, save_article
 from signpost.store.pages import (
     StoredPage,
     load_pages,
@@ -76,6 +77,8 @@ def _save(engine: Engine, page: StoredPage, result: ExtractedArticle | Skipped, 
     if isinstance(result, Skipped):
         _record_skip(engine, page, result, report)
         return
+    if result.canonical_url not in known_article_urls(engine, [result.canonical_url]) and page.source_id is not None:
+        result = drop_template_lines(engine, result, page.source_id)
     _, is_new = save_article(
         engine, result, page_id=page.id, source_id=page.source_id, page_url=page.url, extractor=EXTRACTOR_VERSION
     )

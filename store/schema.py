@@ -200,6 +200,15 @@ articles = Table(
     Column("date_reasons", JSON, comment="Why that date: what agreed, what was set aside."),
 )
 
+source_lines = Table(
+    "source_lines",
+    metadata,
+    Column("source_id", ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
+    Column("line_key", String(40), primary_key=True, comment="Hash of a line's words; empty counts the articles."),
+    Column("articles", Integer, nullable=False, default=0),
+    comment="A source's template: a line on most of its articles is its furniture, not article text.",
+)
+
 article_sources = Table(
     "article_sources",
     metadata,

@@ -116,3 +116,31 @@ def test_the_draft_says_when_a_date_is_unknown(client, seeded) -> None:
     sign_in(seeded_client := client, "sam@example.org")
     page = seeded_client.get(f"/review/digests/{seeded.vol_digest}").text
     assert "date unknown, first seen 3 Dec" in page
+
+
+def test_a_line_on_most_of_a_sources_articles_is_its_template(engine, settings: Settings) -> None:
+    source_id = save_source(engine, url="https://t.example/feed", site_url="https://t.example/", name="T", kind="feed")
+    furniture = "Support our work: become a friend of the network for three pounds a month."
+    topics = ["rotas", "buddies", "training", "expenses", "recognition"]
+    save_pages(
+        engine,
+        [
+            FetchedPage(
+                url=f"https://t.example/news/{n}-{what}",
+                source_id=source_id,
+                status=200,
+                fetched_at=datetime(2026, 12, 3, tzinfo=UTC),
+                body=page_html(heading=f"Volunteer {what} this winter").replace(
+                    b"</article>", f"<p>{furniture}</p></article>".encode()
+                ),
+            )
+            for n, what in enumerate(topics)
+        ],
+    )
+    extract_pending(engine, settings, workers=1)
+    with engine.connect() as connection:
+        texts = [row.text for row in connection.execute(select(articles).order_by(articles.c.canonical_url))]
+    assert len(texts) == len(topics)
+    # the first articles teach the template; from the third on, the line is known furniture and left out
+    assert [furniture in text for text in texts] == [True, True, False, False, False]
+    assert all("Sentence 39" in text for text in texts)

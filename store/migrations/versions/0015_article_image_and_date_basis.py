@@ -15,6 +15,14 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('source_lines',
+    sa.Column('source_id', sa.Integer(), nullable=False),
+    sa.Column('line_key', sa.String(length=40), nullable=False, comment="Hash of a line's words; empty counts the articles."),
+    sa.Column('articles', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['source_id'], ['sources.id'], name=op.f('fk_source_lines_source_id_sources'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('source_id', 'line_key', name=op.f('pk_source_lines')),
+    comment='A source\'s template: a line on most of its articles is its furniture, not article text.'
+    )
     with op.batch_alter_table('articles', schema=None) as batch_op:
         batch_op.alter_column('lead_image', new_column_name='image_url', existing_type=sa.Text(), existing_nullable=True)
         batch_op.add_column(sa.Column('date_basis', sa.String(length=16), nullable=True, comment='Where published_at came from: feed, sitemap or page; first seen when no date could be trusted.'))
@@ -26,3 +34,5 @@ def downgrade() -> None:
         batch_op.drop_column('date_reasons')
         batch_op.drop_column('date_basis')
         batch_op.alter_column('image_url', new_column_name='lead_image', existing_type=sa.Text(), existing_nullable=True)
+
+    op.drop_table('source_lines')
