@@ -43,6 +43,8 @@ META_PUBLISHED = (
     "article.published",
     "date",
 )
+# Where a date was read from the text rather than from the page's markup: weaker than a feed's date.
+IN_TEXT = "a date in the page's text"
 URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:/|[-_]|$)")
 
 
@@ -153,7 +155,13 @@ def page_date(tree: HtmlElement, url: str, latest: datetime) -> tuple[datetime |
         if (moment := parse_moment(value, latest)) is not None and moment <= latest + SAME_DAY
     ]
     from_url = url_date(url)
-    shown = _htmldate(tree, url, latest, extensive=False) or _htmldate(tree, url, latest, extensive=True)
+    shown = _htmldate(tree, url, latest, extensive=False)
+    if shown is None and not declared and from_url is None:
+        # the search through the text also reads copyright years and "2024" in a headline as 1 January:
+        # a first of the month from there is a date the page does not state
+        found = _htmldate(tree, url, latest, extensive=True)
+        if found is not None and found.day != 1:
+            return found, f"{IN_TEXT} (htmldate)"
     if shown is not None:
         same_day = [(where, moment) for where, moment in declared if moment.date() == shown.date()]
         if same_day:
@@ -191,7 +199,7 @@ def reconcile_dates(
         if abs(feed - page) <= SAME_DAY:
             reasons.append(f"the page agrees ({page_where})")
             return DateChoice(min(feed, first_seen), feed_kind, reasons)
-        if page < feed - RELISTED:
+        if page < feed - RELISTED and not page_where.startswith(IN_TEXT):
             reasons.append(f"the {feed_kind} dates it {feed:%Y-%m-%d}, but the page was published {page:%Y-%m-%d}")
             return DateChoice(page, "page", [f"from {page_where}", *reasons])
         reasons.append(f"the page says {page:%Y-%m-%d} ({page_where}), later than the {feed_kind}: an update")

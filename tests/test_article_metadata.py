@@ -144,3 +144,13 @@ def test_a_line_on_most_of_a_sources_articles_is_its_template(engine, settings: 
     # the first articles teach the template; from the third on, the line is known furniture and left out
     assert [furniture in text for text in texts] == [True, True, False, False, False]
     assert all("Sentence 39" in text for text in texts)
+
+
+def test_a_copyright_year_or_a_year_in_the_headline_is_no_date() -> None:
+    from signpost.spiders.extract import extract_page
+
+    html = page_html(heading="What changed for volunteers in 2024").replace(
+        b"</main>", b"</main><footer>Copyright 2024 Fundraising Network</footer>"
+    )
+    result = extract_page(html, "https://fn.example/what-changed", first_seen=datetime(2026, 12, 3, tzinfo=UTC))
+    assert (result.published_at, result.date_basis) == (None, "first seen")
