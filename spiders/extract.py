@@ -11,7 +11,9 @@ from urllib.parse import urljoin, urlsplit
 
 import trafilatura
 from lxml.html import HtmlElement
-from trafilatura.metadata import examine_meta, extract_author, extract_meta_json, extract_title
+from trafilatura.json_metadata import normalize_authors
+from trafilatura.metadata import examine_meta, extract_meta_json, extract_metainfo, extract_title
+from trafilatura.xpaths import AUTHOR_XPATHS
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
@@ -387,8 +389,10 @@ def _article_from_tree(
     date = reconcile_dates(stated, where, parse_moment(entry.get("published")), via, first_seen)
     author = metadata.author or byline_author(tree) or leading_byline(raw_text, title) or entry.get("author")
     if not author:
-        # trafilatura's byline search copies the whole tree: only where the cheap ways found nobody
-        found = extract_author(tree)
+        # trafilatura's byline expressions, only where the cheap ways found nobody; trafilatura prunes a copy of the
+        # whole tree first, checking that the name is not a commenter's costs far less
+        found = extract_metainfo(tree, AUTHOR_XPATHS, len_limit=120)
+        found = normalize_authors(None, found) if found else None
         author = found if found and _outside_comments(tree, found.split(";")[0].strip()) else None
     return ExtractedArticle(
         canonical_url=canonical_url(tree, url, metadata.url),
