@@ -13,9 +13,9 @@ import trafilatura
 from lxml.html import HtmlElement
 from trafilatura.json_metadata import normalize_authors
 from trafilatura.metadata import examine_meta, extract_meta_json, extract_metainfo, extract_title
-from trafilatura.xpaths import AUTHOR_XPATHS
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
+from trafilatura.xpaths import AUTHOR_XPATHS
 
 from signpost.spiders.dates import page_date, parse_moment, reconcile_dates
 from signpost.spiders.text_choice import feed_text, main_text
