@@ -61,7 +61,7 @@ def clean_title(title: str | None, site_names: list[str] | tuple[str, ...] = (),
     host_words = _host_words(url)
     parts = SEPARATOR.split(title)
     if len(parts) > 1:
-        kept = [part for part in parts if not _is_site_part(part, names, host_words)]
+        kept = _headline_run([part for part in parts if not _is_site_part(part, names, host_words)], parts)
         if not kept:
             kept = parts[:1]
         elif len(kept) == len(parts) and len(parts[-1].split()) <= SITE_PART_MAX_WORDS < len(
@@ -73,6 +73,20 @@ def clean_title(title: str | None, site_names: list[str] | tuple[str, ...] = (),
     if match and (names or host_words) and _is_site_part(match.group("site"), names, host_words):
         title = match.group("rest")
     return title.strip() or None
+
+
+def _headline_run(kept: list[str], parts: list[str]) -> list[str]:
+    """The kept parts that stand together around the longest one: "Headline - Site - Tagline" keeps the headline."""
+    if len(kept) < 2:
+        return kept
+    positions = [parts.index(part) for part in kept]
+    longest = max(range(len(kept)), key=lambda i: len(kept[i]))
+    start = end = longest
+    while start > 0 and positions[start - 1] == positions[start] - 1:
+        start -= 1
+    while end < len(kept) - 1 and positions[end + 1] == positions[end] + 1:
+        end += 1
+    return kept[start : end + 1]
 
 
 def _rejoin(title: str, parts: list[str], kept: list[str]) -> str:
