@@ -7,6 +7,7 @@ import re
 from collections import Counter
 
 import trafilatura
+from lxml.etree import XPath
 from lxml.html import HtmlElement
 from trafilatura.baseline import html2txt
 from trafilatura.settings import Document
@@ -27,7 +28,13 @@ FEED_TEXT_MAX_CHARS = 200_000
 WORDS = re.compile(r"\w+")
 
 # Consent banners and cookie dialogs: never article text, and trafilatura's recall mode keeps them.
-OVERLAY = re.compile(r"cookie|consent|gdpr|onetrust|cookielaw|cmplz|truste|didomi|usercentrics", re.I)
+OVERLAY_WORDS = ("cookie", "Cookie", "consent", "Consent", "gdpr", "onetrust", "cmplz", "didomi", "usercentrics")
+# in XPath, so the walk over every block of the page stays in lxml's C code
+OVERLAY_BLOCKS = XPath(
+    "//body//*[self::div or self::section or self::aside or self::dialog or self::form]["
+    + " or ".join(f"contains(@id, '{word}') or contains(@class, '{word}')" for word in OVERLAY_WORDS)
+    + "][not(.//h1)]"
+)
 LAYOUT_TAGS = {"table": "div", "tbody": "div", "thead": "div", "tfoot": "div", "tr": "div", "td": "div", "th": "div"}
 
 
@@ -49,12 +56,8 @@ def unwrap_layout_tables(tree: HtmlElement) -> None:
 
 def drop_overlays(tree: HtmlElement) -> None:
     """Remove cookie and consent banners: blocks named for them, outside the article itself."""
-    body = tree.find("body")
-    if body is None:
-        return
-    for element in list(body.iter("div", "section", "aside", "dialog", "form")):
-        names = f"{element.get('id', '')} {element.get('class', '')}"
-        if OVERLAY.search(names) and element.getparent() is not None and element.find(".//h1") is None:
+    for element in OVERLAY_BLOCKS(tree):
+        if element.getparent() is not None:
             element.drop_tree()
 
 
