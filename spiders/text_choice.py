@@ -7,7 +7,6 @@ import re
 from collections import Counter
 
 import trafilatura
-from lxml.etree import XPath
 from lxml.html import HtmlElement
 from trafilatura.baseline import html2txt
 from trafilatura.settings import Document
@@ -27,14 +26,6 @@ FEED_TEXT_MIN_WORDS = 80
 FEED_TEXT_MAX_CHARS = 200_000
 WORDS = re.compile(r"\w+")
 
-# Consent banners and cookie dialogs: never article text, and trafilatura's recall mode keeps them.
-OVERLAY_WORDS = ("cookie", "Cookie", "consent", "Consent", "gdpr", "onetrust", "cmplz", "didomi", "usercentrics")
-# in XPath, so the walk over every block of the page stays in lxml's C code
-OVERLAY_BLOCKS = XPath(
-    "//body//*[self::div or self::section or self::aside or self::dialog or self::form]["
-    + " or ".join(f"contains(@id, '{word}') or contains(@class, '{word}')" for word in OVERLAY_WORDS)
-    + "][not(.//h1)]"
-)
 LAYOUT_TAGS = {"table": "div", "tbody": "div", "thead": "div", "tfoot": "div", "tr": "div", "td": "div", "th": "div"}
 
 
@@ -52,13 +43,6 @@ def unwrap_layout_tables(tree: HtmlElement) -> None:
         if nested or prose_cell:
             for element in [table, *table.iterdescendants("tbody", "thead", "tfoot", "tr", "td", "th")]:
                 element.tag = LAYOUT_TAGS[element.tag]
-
-
-def drop_overlays(tree: HtmlElement) -> None:
-    """Remove cookie and consent banners: blocks named for them, outside the article itself."""
-    for element in OVERLAY_BLOCKS(tree):
-        if element.getparent() is not None:
-            element.drop_tree()
 
 
 def feed_text(entry: dict) -> str | None:
@@ -87,7 +71,6 @@ def main_text(tree: HtmlElement, url: str | None, from_feed: str | None = None) 
     """The main text: trafilatura in recall mode, retried in balanced mode when short; with the feed's full text,
     whichever of the recall and precision outputs agrees with it best."""
     unwrap_layout_tables(tree)
-    drop_overlays(tree)
     text = _trafilatura_text(tree, url, favor_recall=True)
     if len(text) < RETRY_MAX_CHARS and len(text) < RETRY_PAGE_SHARE * len(html2txt(tree)):
         retry = _trafilatura_text(tree, url, favor_recall=False)
