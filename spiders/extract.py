@@ -17,7 +17,7 @@ from trafilatura.settings import Document
 from trafilatura.utils import load_html
 from trafilatura.xpaths import AUTHOR_XPATHS
 
-from signpost.spiders.dates import page_date, parse_moment, reconcile_dates
+from signpost.spiders.published import page_date, parse_moment, reconcile_dates
 from signpost.spiders.text_choice import feed_text, main_text
 from signpost.spiders.titles import clean_author, headline
 from signpost.spiders.urls import canonicalize_url

@@ -11,7 +11,7 @@ from lxml.html import HtmlElement
 from trafilatura.baseline import html2txt
 from trafilatura.settings import Document
 
-from signpost.spiders.feeds import html_to_text
+from signpost.spiders.feed_text import html_to_text
 
 LOGGER = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 from test_web_support import sign_in
 
 from signpost.config.settings import Settings
-from signpost.spiders.dates import reconcile_dates
 from signpost.spiders.extraction_stage import extract_pending
+from signpost.spiders.published import reconcile_dates
 from signpost.spiders.titles import clean_author, clean_title
 from signpost.store.digests import load_items
 from signpost.store.pages import save_pages

@@ -16,8 +16,8 @@ from signpost.bench.extraction import (
     shingle_counts,
     word_f1,
 )
-from signpost.spiders.dates import parse_moment
 from signpost.spiders.extract import EXTRACTOR_VERSION, clean_text, decode_body, extract_page
+from signpost.spiders.published import parse_moment
 from signpost.store.records import ExtractedArticle, Skipped
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
