@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from signpost.digests.compose import compose_draft
+from signpost.digests.delivery import queue_digest, send_digest
 from signpost.store.articles import save_article
 from signpost.store.candidates import DraftCandidate
 from signpost.store.communities import Community
+from signpost.store.db import open_current_store
 from signpost.store.digests import approve_digest, save_draft
 from signpost.store.pages import load_pages, pending_page_ids, save_pages
 from signpost.store.records import ExtractedArticle, FetchedPage
@@ -54,3 +56,16 @@ def approved_digest(
     digest_id = save_draft(engine, community.id, period_start, period_start + timedelta(days=7), items, actor=actor)
     approve_digest(engine, digest_id, actor)
     return digest_id
+
+
+def in_process_publisher(settings):
+    """The publishing flow's two email steps, run at once in the test's process (the CLI's hook starts
+    `signpost digests publish` in a process of its own; the demo's browser test drives that one)."""
+
+    def start(digest_id: int) -> None:
+        engine = open_current_store(settings.store_url)
+        queue_digest(engine, settings, digest_id)
+        send_digest(engine, settings, digest_id)
+        engine.dispose()
+
+    return start

@@ -240,7 +240,9 @@ def test_the_floor_rises_to_what_curators_reject_once_there_are_enough_decisions
 
 
 def test_draft_rules_come_from_the_community_file_and_the_admin_page(engine, settings, tmp_path):
-    from signpost.spiders.registry import sync_file
+    from signpost.spiders.registry import add_source_from_url
+    from signpost.spiders.urls import check_source_url
+    from signpost.store.sync import sync_file
 
     path = tmp_path / "signpost.yaml"
     path.write_text(
@@ -248,7 +250,7 @@ def test_draft_rules_come_from_the_community_file_and_the_admin_page(engine, set
         "    draft: {per_source_section: 1, relevance_floor: 0.7}\n",
         encoding="utf-8",
     )
-    sync_file(engine, settings, path)
+    sync_file(engine, settings, path, discover=add_source_from_url, check_url=check_source_url)
     desk = get_community(engine, "desk")
     assert desk.draft_rules == {"per_source_section": 1, "relevance_floor": 0.7}
     rules = draft_rules(desk, settings)
@@ -267,5 +269,5 @@ def test_draft_rules_come_from_the_community_file_and_the_admin_page(engine, set
         assert get_community(engine, "desk").draft_rules == {"per_source_digest": 3}
     # A file without draft rules leaves what the admin page set.
     path.write_text("communities:\n  - slug: desk\n    name: Desk\n    topics: [{slug: news, name: News}]\n")
-    sync_file(engine, settings, path)
+    sync_file(engine, settings, path, discover=add_source_from_url, check_url=check_source_url)
     assert get_community(engine, "desk").draft_rules == {"per_source_digest": 3}

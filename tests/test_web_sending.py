@@ -9,6 +9,7 @@ import re
 import pytest
 from test_web_support import PASSWORD, WEEK, make_client, post, sign_in, web_settings
 
+from builders import in_process_publisher
 from signpost.config.settings import Settings
 from signpost.digests.delivery import queue_digest, send_digest
 from signpost.digests.mail_sink import free_port
@@ -18,21 +19,6 @@ from signpost.store.outbox import delivery_summary, outbox_counts
 from signpost.web.hooks import WebHooks
 
 pytest_plugins = ["test_web_support", "test_web_browser"]
-
-
-def in_process_publisher(settings):
-    """The publishing flow's two email steps, run at once in the test's process (the CLI's hook starts
-    `signpost digests publish` in a process of its own; the demo's browser test drives that one)."""
-
-    def start(digest_id: int) -> None:
-        from signpost.store.db import open_current_store
-
-        engine = open_current_store(settings.store_url)
-        queue_digest(engine, settings, digest_id)
-        send_digest(engine, settings, digest_id)
-        engine.dispose()
-
-    return start
 
 
 @pytest.fixture
