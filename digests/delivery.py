@@ -31,10 +31,10 @@ from signpost.digests.render import (
     DigestRenderer,
     MailSettings,
     Recipient,
-    envelope_sender,
     load_content,
     message_id_for,
 )
+from signpost.digests.verp import ReturnPath
 from signpost.store.db import utcnow
 from signpost.store.digests import get_digest, mark_digest_sent
 from signpost.store.outbox import OutboxRow, claim_rows, fill_outbox, outbox_counts, outbox_marks, release_stale
@@ -114,7 +114,7 @@ class _Run:
         self.digest_id = digest_id
         self.progress = progress
         self.renderer = DigestRenderer(load_content(engine, digest_id), MailSettings.from_settings(settings))
-        self.sender = envelope_sender(settings.mail_from)
+        self.sender = ReturnPath(settings)  # the envelope MAIL FROM of a row: its signed VERP address
         self.rate = RateLimit(settings.smtp_rate_limit)
         self.report = DeliveryReport(digest_id)
         self.lock = threading.Lock()
@@ -185,7 +185,7 @@ class _Run:
         try:
             if smtp is None:
                 smtp = open_smtp(self.settings)
-            smtp.sendmail(self.sender, [row.email], message)
+            smtp.sendmail(self.sender(row.id), [row.email], message)
         except smtplib.SMTPRecipientsRefused as error:
             code, reason = next(iter(error.recipients.values()))
             return smtp, _refusal(code, give_up), f"{code} {reason!r}", False

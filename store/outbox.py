@@ -8,10 +8,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, or_, select, text, update
+from sqlalchemy import Engine, exists, func, or_, select, text, update
 
 from signpost.store.db import dialect_insert, utcnow
-from signpost.store.schema import members, memberships, outbox, subscriptions
+from signpost.store.schema import members, memberships, outbox, subscriptions, suppressions
 
 OUTBOX_STATES = ("pending", "sending", "sent", "failed")
 
@@ -40,7 +40,7 @@ def fill_outbox(
     message_id: Callable[[int, int, str], str],
     channel: str = "email",
 ) -> int:
-    """One row per confirmed member following at least one of ``topic_ids``; running it again adds only newcomers.
+    """One row per confirmed, unsuppressed member following one of ``topic_ids``; run again, it adds only newcomers.
 
     Each row keeps the member's topics as they were, so every attempt at it renders the same message.
     Returns the number of rows added.
@@ -53,6 +53,10 @@ def fill_outbox(
                 memberships.c.community_id == community_id,
                 memberships.c.status == "confirmed",
                 subscriptions.c.topic_id.in_(sorted(topic_ids)),
+                # A suppressed address (hard bounce, complaint, soft bounces in a row) gets no row anywhere.
+                ~exists().where(
+                    suppressions.c.member_id == subscriptions.c.member_id, suppressions.c.lifted_at.is_(None)
+                ),
             )
             .order_by(subscriptions.c.member_id, subscriptions.c.topic_id)
         ).all()

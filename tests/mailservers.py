@@ -60,7 +60,9 @@ class Postfix:
         self.config = self.folder / "etc"
         self.config.mkdir(parents=True)
         (self.config / "master.cf").write_text(MASTER_CF.format(port=self.port))
-        (self.config / "transport").write_text("".join(f"{domain} {next_hop}\n" for domain, next_hop in transports.items()))
+        (self.config / "transport").write_text(
+            "".join(f"{domain} {next_hop}\n" for domain, next_hop in transports.items())
+        )
         main = {
             "compatibility_level": "3.6",
             "queue_directory": self.folder / "queue",
