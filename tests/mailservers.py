@@ -132,3 +132,140 @@ class Postfix:
             self._postfix("stop")
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def make_certificates(folder: Path, name: str = "localhost") -> tuple[Path, Path, Path, object]:
+    """A test CA and a certificate it issued for ``name`` and 127.0.0.1: (CA file, certificate, key, the key)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Signpost test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(name), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    ca_file, cert_file, key_file = folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
+    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return ca_file, cert_file, key_file, key
+
+
+def require_dovecot() -> None:
+    if not DOVECOT.exists():
+        pytest.skip("Dovecot is not installed (Debian: apt-get install dovecot-imapd); the IMAP bounce test is skipped")
+
+
+class Dovecot:
+    """A private Dovecot serving IMAP over TLS (imaps) on a free loopback port, one user with a password."""
+
+    def __init__(self, user: str = "bounces", password: str = "mailbox-password") -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="signpost-dovecot-"))
+        self.folder.chmod(0o755)
+        self.user, self.password = user, password
+        self.port = free_port()
+        self.ca_file, cert, key, _ = make_certificates(self.folder / "tls")
+        (self.folder / "users").write_text(f"{user}:{{PLAIN}}{password}\n")
+        (self.folder / "mail").mkdir()
+        shutil.chown(self.folder / "mail", "nobody", "nogroup")
+        self.config = self.folder / "dovecot.conf"
+        self.config.write_text(
+            f"""
+base_dir = {self.folder}/run
+instance_name = signpost-{self.port}
+state_dir = {self.folder}/state
+listen = 127.0.0.1
+protocols = imap
+ssl = required
+ssl_cert = <{cert}
+ssl_key = <{key}
+log_path = {self.folder}/dovecot.log
+auth_mechanisms = plain
+first_valid_uid = 1
+mail_location = maildir:{self.folder}/mail/%u
+passdb {{
+  driver = passwd-file
+  args = {self.folder}/users
+}}
+userdb {{
+  driver = static
+  args = uid=nobody gid=nogroup home={self.folder}/mail/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    port = 0
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {self.port}
+    ssl = yes
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+}}
+"""
+        )
+        self.process: subprocess.Popen | None = None
+
+    def log(self) -> str:
+        path = self.folder / "dovecot.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def __enter__(self) -> Dovecot:
+        import socket
+
+        self.process = subprocess.Popen([str(DOVECOT), "-F", "-c", str(self.config)])
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"dovecot stopped at start: {self.log()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"dovecot did not listen on {self.port}: {self.log()}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(20)
+        shutil.rmtree(self.folder, ignore_errors=True)
