@@ -165,8 +165,10 @@ def _suppress(connection: Connection, member_id: int, reason: str, report: Bounc
             dialect_insert(connection, suppressions)
             .values(member_id=member_id, lifted_at=None, **values)
             .on_conflict_do_nothing()
+            .returning(suppressions.c.member_id)
         )
-        return result.rowcount == 1
+        # rowcount of INSERT ... ON CONFLICT is not reliable across drivers; RETURNING says if a row went in.
+        return result.first() is not None
     if existing.lifted_at is None:
         return False
     connection.execute(
