@@ -74,9 +74,7 @@ def listen(
     except (ValueError, OSError) as error:
         errors.print(f"[red]Cannot listen:[/red] {error}")
         raise typer.Exit(1) from error
-    console.print(
-        f"Taking bounces for {settings.bounce_domain or 'any domain'} by {settings.bounce_protocol} on {host}:{port}"
-    )
+    console.print(f"Taking bounces for {settings.bounce_domain} by {settings.bounce_protocol} on {host}:{port}")
     try:
         while True:
             time.sleep(3600)

@@ -121,9 +121,7 @@ def start_bounce_listener(settings, engine):
     except (ValueError, OSError) as error:
         errors.print(f"[red]The bounce listener could not start on {settings.bounce_listen}:[/red] {error}")
         raise typer.Exit(1) from error
-    console.print(
-        f"Bounces for {settings.bounce_domain or 'any domain'} taken by {settings.bounce_protocol} on {host}:{port}"
-    )
+    console.print(f"Bounces for {settings.bounce_domain} taken by {settings.bounce_protocol} on {host}:{port}")
     return listener
 
 

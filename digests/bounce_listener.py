@@ -27,6 +27,8 @@ class BounceHandler:
     """aiosmtpd handler: accepts mail for the bounce domain only, and records each message's reports."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
+        if not settings.bounce_domain.strip():
+            raise ValueError("the bounce listener takes mail for SIGNPOST_BOUNCE_DOMAIN: set it")
         self.engine = engine
         self.settings = settings
         self.domain = settings.bounce_domain.strip().lower()
@@ -35,7 +37,7 @@ class BounceHandler:
 
     async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options) -> str:
         local, _, domain = address.lower().rpartition("@")
-        if self.domain and domain != self.domain:
+        if domain != self.domain:
             return "550 5.7.1 this server takes mail for the bounce domain only"
         if local.startswith(LOCAL_PREFIX + "+") and read_verp(self.secret, self.domain, address) is None:
             return "550 5.1.1 not a bounce address of ours"

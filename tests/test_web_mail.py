@@ -64,14 +64,15 @@ def sns_host(tmp_path):
     server.shutdown()
 
 
-def sns_message(base: str, key, kind: str, **fields: str) -> dict:
-    """An SNS HTTP(S) message signed as SNS signs them (SignatureVersion 2: SHA256withRSA over the field list)."""
+def sns_message(base: str, key, kind: str, version: str = "2", **fields: str) -> dict:
+    """An SNS HTTP(S) message signed as SNS signs them (SignatureVersion 1 SHA1withRSA, 2 SHA256withRSA, over the
+    field list)."""
     message = {
         "Type": kind,
         "MessageId": "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324",
         "TopicArn": TOPIC_ARN,
         "Timestamp": "2026-03-02T07:00:05.000Z",
-        "SignatureVersion": "2",
+        "SignatureVersion": version,
         "SigningCertURL": f"{base}/SimpleNotificationService-test.pem",
         **fields,
     }
@@ -79,7 +80,8 @@ def sns_message(base: str, key, kind: str, **fields: str) -> dict:
     if kind != "Notification":
         names = ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"]
     signed = "".join(f"{name}\n{message[name]}\n" for name in names if name in message).encode()
-    message["Signature"] = base64.b64encode(key.sign(signed, padding.PKCS1v15(), hashes.SHA256())).decode()
+    algorithm = hashes.SHA1() if version == "1" else hashes.SHA256()
+    message["Signature"] = base64.b64encode(key.sign(signed, padding.PKCS1v15(), algorithm)).decode()
     return message
 
 
@@ -180,7 +182,11 @@ def test_ses_through_sns_is_verified_and_a_forged_message_refused(mail_app, seed
     other_topic = sns_message(base, key, "Notification", Message="{}", TopicArn="arn:aws:sns:eu-west-2:9:other")
     assert client.post("/mail/events/ses", content=json.dumps(other_topic)).status_code == 403
     complaint = sns_message(
-        base, key, "Notification", Message=ses_complaint(rows["ses-angry"]["message_id"], "ses-angry@example.net")
+        base,
+        key,
+        "Notification",
+        version="1",
+        Message=ses_complaint(rows["ses-angry"]["message_id"], "ses-angry@example.net"),
     )
     assert client.post("/mail/events/ses", content=json.dumps(complaint)).status_code == 200
     assert {(s.email, s.reason, s.source) for s in list_suppressions(seeded.engine)} == {
@@ -329,3 +335,18 @@ def test_the_admin_sees_why_each_address_is_suppressed_lifts_one_and_sees_every_
     assert post(client, f"/admin/mail/suppressions/{members['pm-gone']}/lift").status_code == 303
     assert [s.email for s in list_suppressions(seeded.engine)] == ["fine@example.net"]
     assert "pm-gone@example.net" not in client.get("/admin/mail").text
+
+
+def test_a_suppressed_member_who_subscribes_again_confirms_and_is_mailed_again(mail_app, seeded, inbox):
+    client, _, members, _, _ = mail_app
+    right = base64.b64encode(b"postmark:postmark-secret").decode()
+    body = json.dumps({"RecordType": "Bounce", "Type": "HardBounce", "Email": "pm-gone@example.net", "Details": "550"})
+    client.post("/mail/events/postmark", content=body, headers={"Authorization": f"Basic {right}"})
+    assert [s.email for s in list_suppressions(seeded.engine)] == ["pm-gone@example.net"]
+    # Still a confirmed member of vol: signing up again sends a fresh confirmation, not "you already follow".
+    post(client, "/c/vol/subscribe", {"email": "pm-gone@example.net", "topic": [str(seeded.wellbeing)]})
+    (link,) = inbox.links(r"http://testserver(/confirm/\S+)")
+    assert list_suppressions(seeded.engine) != []
+    assert post(client, link).status_code == 200
+    assert list_suppressions(seeded.engine) == []
+    assert membership_status(seeded.engine, members["pm-gone"], seeded.vol.id) == "confirmed"
