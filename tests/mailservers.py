@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -40,6 +41,18 @@ anvil     unix  - - n - 1 anvil
 scache    unix  - - n - 1 scache
 postlog   unix-dgram n - n - 1 postlogd
 """
+
+
+def listening(port: int, seconds: float, process: subprocess.Popen | None = None) -> bool:
+    """Whether something listens on the loopback port within ``seconds`` (giving up if ``process`` ends)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and (process is None or process.poll() is None):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.2)
+    return False
 
 
 def require_postfix() -> None:
@@ -115,17 +128,15 @@ class Postfix:
         (self.folder / "queue").mkdir()
         (self.folder / "data").mkdir()
         shutil.chown(self.folder / "data", "postfix")
-        self._postfix("start")
-        deadline = time.monotonic() + 20
-        import socket
-
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return self
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"postfix did not listen on {self.port}: {self.log()}")
+        try:
+            self._postfix("start")
+        except BaseException:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
+        if not listening(self.port, 20):
+            self.__exit__()
+            raise RuntimeError(f"postfix did not listen on {self.port}: {self.log()}")
+        return self
 
     def __exit__(self, *exc: object) -> None:
         try:
@@ -250,22 +261,15 @@ service imap-login {{
         return path.read_text(errors="replace") if path.exists() else ""
 
     def __enter__(self) -> Dovecot:
-        import socket
-
         self.process = subprocess.Popen([str(DOVECOT), "-F", "-c", str(self.config)])
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"dovecot stopped at start: {self.log()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return self
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"dovecot did not listen on {self.port}: {self.log()}")
+        if not listening(self.port, 20, self.process):
+            log = self.log()
+            self.__exit__()
+            raise RuntimeError(f"dovecot did not listen on {self.port}: {log}")
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.process is not None:
+        if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(20)
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -162,3 +162,46 @@ def test_a_dkim_key_is_never_overwritten(tmp_path):
     new_dkim_key(key)
     with pytest.raises(ValueError, match="refusing to overwrite"):
         new_dkim_key(key)
+
+
+def test_mail_listen_runs_the_bounce_listener_alone(store_url, tmp_path):
+    import os
+    import signal
+    import smtplib
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from mailservers import listening
+
+    from signpost.digests.mail_sink import free_port
+    from signpost.store.db import open_migrated_store
+
+    open_migrated_store(store_url).dispose()
+    port = free_port()
+    env = dict(
+        os.environ,
+        SIGNPOST_DATABASE_URL=store_url,
+        SIGNPOST_VAR_DIR=str(tmp_path / "var"),
+        SIGNPOST_SECRET_KEY="test-secret",
+        SIGNPOST_BOUNCE_DOMAIN="bounces.example.org",
+    )
+    signpost_command = str(Path(sys.executable).with_name("signpost"))
+    process = subprocess.Popen(
+        [signpost_command, "mail", "listen", "--address", f"127.0.0.1:{port}"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        assert listening(port, 30, process), process.communicate(timeout=5)[0]
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.ehlo()
+            assert client.mail("")[0] == 250
+            assert client.rcpt("bounces+1-aaaaaaaaaaaaaaaa@bounces.example.org")[0] == 550  # a forged VERP address
+            assert client.rcpt("postmaster@bounces.example.org")[0] == 250
+    finally:
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=20)[0].decode()
+    assert "Taking bounces for bounces.example.org by smtp" in output
