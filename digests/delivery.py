@@ -68,7 +68,9 @@ def queue_digest(engine: Engine, settings: Settings, digest_id: int) -> int:
     content = load_content(engine, digest_id)
     topic_ids = {section.topic_id for section in content.sections}
     message_id = partial(message_id_for, mail_from=settings.mail_from)
-    return fill_outbox(engine, digest_id, content.community_id, topic_ids, message_id)
+    return fill_outbox(
+        engine, digest_id, content.community_id, topic_ids, message_id, soft_bounce_limit=settings.soft_bounce_limit
+    )
 
 
 def open_smtp(settings: Settings) -> smtplib.SMTP:

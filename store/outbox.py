@@ -12,6 +12,7 @@ from sqlalchemy import Engine, exists, func, or_, select, text, update
 
 from signpost.store.db import dialect_insert, utcnow
 from signpost.store.schema import members, memberships, outbox, subscriptions, suppressions
+from signpost.store.suppressions import record_refusals
 
 OUTBOX_STATES = ("pending", "sending", "sent", "failed")
 
@@ -39,12 +40,15 @@ def fill_outbox(
     topic_ids: set[int],
     message_id: Callable[[int, int, str], str],
     channel: str = "email",
+    soft_bounce_limit: int = 3,
 ) -> int:
     """One row per confirmed, unsuppressed member following one of ``topic_ids``; run again, it adds only newcomers.
 
     Each row keeps the member's topics as they were, so every attempt at it renders the same message.
     Returns the number of rows added.
     """
+    # Earlier sends' final refusals by the server count as bounces first, so a dead address is not tried again.
+    record_refusals(engine, soft_bounce_limit)
     with engine.connect() as connection:
         followed = connection.execute(
             select(subscriptions.c.member_id, subscriptions.c.topic_id)

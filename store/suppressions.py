@@ -7,6 +7,7 @@ A soft bounce counts once per outbox row however many reports come for it (a del
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -120,6 +121,30 @@ def record_bounce(engine: Engine, report: BounceReport, soft_limit: int) -> Reco
             reason = None
         suppressed = reason is not None and _suppress(connection, member_id, reason, report, now)
         return Recorded(member_id, outbox_id, counted=True, suppressed=suppressed)
+
+
+REFUSAL = re.compile(r"^([45])\d\d\b")
+
+
+def record_refusals(engine: Engine, soft_limit: int) -> int:
+    """Count the SMTP server's own final refusals (rows given up as ``failed`` with a 5xx, or a 4xx after every
+    attempt) as hard or soft bounces, once each: a relay that refuses a dead address at once never sends a DSN.
+
+    Returns how many rows were counted.
+    """
+    with engine.connect() as connection:
+        refused = connection.execute(
+            select(outbox.c.id, outbox.c.last_error).where(outbox.c.state == "failed", outbox.c.delivery.is_(None))
+        ).all()
+    counted = 0
+    for row in refused:
+        found = REFUSAL.match(row.last_error or "")
+        if found is None:
+            continue  # not the server's answer (a message that could not be rendered, say)
+        kind = "hard" if found.group(1) == "5" else "soft"
+        report = BounceReport(kind, "refused", found.group(0), row.last_error or "", outbox_id=row.id)
+        counted += record_bounce(engine, report, soft_limit).counted
+    return counted
 
 
 def _row_has(connection: Connection, outbox_id: int, kind: str) -> bool:

@@ -200,3 +200,62 @@ def test_the_mailbox_poller_refuses_a_server_whose_certificate_it_cannot_verify(
         )
         with pytest.raises(ssl.SSLCertVerificationError):
             poll_mailbox(engine, settings)
+
+
+class RefusingServer:
+    """A real SMTP server that refuses one address for good (550) at RCPT, as a receiving MX does."""
+
+    def __init__(self) -> None:
+        self.accepted: list[str] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address.startswith("gone@"):
+            return "550 5.1.1 <gone@example.net>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.accepted.extend(envelope.rcpt_tos)
+        return "250 2.0.0 OK"
+
+
+def test_a_refusal_at_send_time_counts_as_a_hard_bounce_before_the_next_digest(engine, store_url, tmp_path):
+    from aiosmtpd.controller import Controller
+
+    handler = RefusingServer()
+    server = Controller(handler, hostname="127.0.0.1", port=free_port())
+    server.start()
+    try:
+        settings = settings_for(store_url, tmp_path, server.port)
+        save_community(engine, slug="vol", name="Vol", topic_list=[{"slug": "news", "name": "News"}])
+        community = get_community(engine, "vol")
+        rows = [MemberImport(email, "", [community.topics[0].id]) for email in ("gone@example.net", "fine@example.net")]
+        import_members(engine, community.id, rows, confirmed=True)
+        digests = []
+        for week, url in enumerate(("https://news.example/1", "https://news.example/2")):
+            [article] = store_articles(
+                engine, "News", "https://news.example", [ExtractedArticle(canonical_url=url, title="Story", text=TEXT)]
+            )
+            candidate = DraftCandidate(article, "Story", TEXT, url, "News", None, None, 1.0)
+            digests.append(
+                approved_digest(
+                    engine,
+                    community,
+                    {community.topics[0].id: [candidate]},
+                    datetime(2026, 3, 2 + 7 * week, tzinfo=UTC),
+                )
+            )
+        queue_digest(engine, settings, digests[0])
+        report = send_digest(engine, settings, digests[0])
+        assert (report.sent, report.failed) == (1, 1)
+        assert queue_digest(engine, settings, digests[1]) == 1
+    finally:
+        server.stop()
+    [suppressed] = list_suppressions(engine)
+    assert (suppressed.email, suppressed.reason, suppressed.source) == ("gone@example.net", "hard", "refused")
+    assert "User unknown" in suppressed.detail
+    assert [row["email"] for row in outbox_rows(engine, digests[1])] == ["fine@example.net"]
+    assert {row["email"]: delivery_state(row) for row in outbox_rows(engine, digests[0])} == {
+        "gone@example.net": "bounced",
+        "fine@example.net": "sent",
+    }
