@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 from mailservers import make_certificates
 from pydantic import SecretStr
-from test_web_support import make_client, post, sign_in, web_settings
+from test_web_support import HOSTILE_TITLE as HOSTILE
+from test_web_support import make_client, markup_problems, post, sign_in, web_settings
 
 from signpost.digests.delivery import queue_digest, send_digest
 from signpost.store.digests import approve_digest
@@ -311,6 +312,9 @@ def test_a_webhook_whose_secret_is_unset_is_not_there(client):
 def test_the_admin_sees_why_each_address_is_suppressed_lifts_one_and_sees_every_rows_state(mail_app, seeded):
     client, _, members, _, _ = mail_app
     right = base64.b64encode(b"postmark:postmark-secret").decode()
+    hostile = {"RecordType": "Bounce", "Type": "HardBounce", "Email": "sg-gone@example.net", "Details": HOSTILE}
+    headers = {"Authorization": f"Basic {right}"}
+    assert client.post("/mail/events/postmark", content=json.dumps(hostile), headers=headers).status_code == 200
     for email, kind in (("pm-gone@example.net", "HardBounce"), ("fine@example.net", "SpamComplaint")):
         body = json.dumps(
             {
@@ -329,11 +333,13 @@ def test_the_admin_sees_why_each_address_is_suppressed_lifts_one_and_sees_every_
     page = client.get("/admin/mail").text
     assert "pm-gone@example.net" in page and "hard bounce" in page and "HardBounce: HardBounce said the server" in page
     assert "fine@example.net" in page and "complaint" in page
+    # The server's words are whatever a remote server wrote: shown as text, never as markup.
+    assert markup_problems(page) == [] and "&lt;script&gt;" in page
     outbox = client.get(f"/admin/mail/digests/{seeded.vol_digest}").text
-    assert "bounced</a>: 1" in outbox and "complained</a>: 1" in outbox and "sent</a>: 5" in outbox
-    assert client.get(f"/admin/mail/digests/{seeded.vol_digest}?state=bounced").text.count("<tr><td>") == 1
+    assert "bounced</a>: 2" in outbox and "complained</a>: 1" in outbox and "sent</a>: 4" in outbox
+    assert client.get(f"/admin/mail/digests/{seeded.vol_digest}?state=bounced").text.count("<tr><td>") == 2
     assert post(client, f"/admin/mail/suppressions/{members['pm-gone']}/lift").status_code == 303
-    assert [s.email for s in list_suppressions(seeded.engine)] == ["fine@example.net"]
+    assert sorted(s.email for s in list_suppressions(seeded.engine)) == ["fine@example.net", "sg-gone@example.net"]
     assert "pm-gone@example.net" not in client.get("/admin/mail").text
 
 
