@@ -127,3 +127,34 @@ def lift(email: Annotated[str, typer.Argument(help="The suppressed address.")]) 
         errors.print(f"[red]{email} is not suppressed.[/red]")
         raise typer.Exit(1)
     console.print(f"Lifted the suppression of {found.email} ({found.reason}).")
+
+
+@app.command("delivery")
+def delivery(
+    digest: Annotated[int, typer.Argument(help="The digest's id.")],
+    everyone: Annotated[
+        bool, typer.Option("--all", help="List every row, not only those that did not arrive.")
+    ] = False,
+) -> None:
+    """Each outbox row of a digest with its delivery state, through to soft-bounced, bounced or complained."""
+    from signpost.store.outbox import outbox_rows
+    from signpost.store.suppressions import delivery_state
+
+    _, engine = settings_and_store()
+    rows = [(row, delivery_state(row)) for row in outbox_rows(engine, digest)]
+    counts: dict[str, int] = {}
+    for _, state in rows:
+        counts[state] = counts.get(state, 0) + 1
+    console.print(
+        f"Digest {digest}: " + (", ".join(f"{state} {count}" for state, count in sorted(counts.items())) or "no rows")
+    )
+    table = Table()
+    for column in ("email", "state", "sent", "answered", "last error"):
+        table.add_column(column, overflow="fold")
+    for row, state in rows:
+        if everyone or state not in ("sent", "pending", "sending"):
+            sent = f"{row['sent_at']:%Y-%m-%d %H:%M}" if row["sent_at"] else "-"
+            answered = f"{row['delivery_at']:%Y-%m-%d %H:%M}" if row["delivery_at"] else "-"
+            table.add_row(row["email"], state, sent, answered, row["last_error"] or "")
+    if table.row_count:
+        console.print(table)

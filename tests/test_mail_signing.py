@@ -136,12 +136,15 @@ def test_the_mail_commands_list_and_lift_suppressions(engine, store_url, tmp_pat
         smtp_security="none",
         mail_from="Network <digest@signpost.example.org>",
     )
-    sent_digest(engine, settings, ["gone@example.net", "fine@example.net"])
+    digest_id = sent_digest(engine, settings, ["gone@example.net", "fine@example.net"])
     record_bounce(engine, BounceReport("hard", "smtp", "5.1.1", "550 5.1.1 no such user", email="gone@example.net"), 3)
     monkeypatch.setenv("SIGNPOST_DATABASE_URL", store_url)
     monkeypatch.setenv("SIGNPOST_VAR_DIR", str(tmp_path / "var"))
     listed = signpost("mail", "suppressions").output
     assert "gone@example.net" in listed and "550 5.1.1 no such user" in listed and "fine@" not in listed
+    shown = signpost("mail", "delivery", str(digest_id)).output
+    assert "bounced 1, sent 1" in shown and "gone@example.net" in shown and "fine@example.net" not in shown
+    assert "fine@example.net" in signpost("mail", "delivery", str(digest_id), "--all").output
     signpost("mail", "lift", "fine@example.net", expect=1)
     assert "Lifted" in signpost("mail", "lift", "GONE@example.net").output
     assert list_suppressions(engine) == []
