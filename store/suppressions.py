@@ -163,11 +163,15 @@ def _mark_row(connection: Connection, outbox_id: int, delivery: str, now: dateti
 
 
 def soft_bounces_in_a_row(connection: Connection, member_id: int) -> int:
-    """How many of the member's latest sent rows soft-bounced, newest first, since their suppression was lifted."""
+    """How many of the member's latest rows soft-bounced, newest first, since their suppression was lifted.
+
+    Rows sent (a DSN came later) and rows the server refused after every attempt both count; rows still waiting
+    to be sent do not break the run.
+    """
     lifted = connection.scalar(select(suppressions.c.lifted_at).where(suppressions.c.member_id == member_id))
     query = (
         select(outbox.c.delivery)
-        .where(outbox.c.member_id == member_id, outbox.c.state == "sent")
+        .where(outbox.c.member_id == member_id, outbox.c.state.in_(("sent", "failed")))
         .order_by(outbox.c.id.desc())
         .limit(100)
     )
