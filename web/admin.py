@@ -15,13 +15,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
 
 from signpost.config.settings import Settings
-from signpost.digests.render import safe_url
+from signpost.digests.render import plain_text, safe_url
 from signpost.store.communities import Community, Topic, list_communities, save_community
+from signpost.store.dashboard import crawl_history
 from signpost.store.members import MemberImport, import_members
 from signpost.store.review import click_tracking, set_click_tracking
 from signpost.store.sources import list_sources, set_source_enabled
 from signpost.store.users import User, list_users, save_user, set_curator
 from signpost.web import security
+from signpost.web.charts import sparkline
 from signpost.web.members import EMAIL, community_by_slug
 from signpost.web.pages import check_csrf, redirect, render, require_admin, web
 
@@ -46,6 +48,11 @@ def admin_home(request: Request, user: User = Depends(require_admin)):
     return render(request, "admin_home.html")
 
 
+def _sparklines(engine, sources) -> dict:
+    history = crawl_history(engine, [source.id for source in sources])
+    return {source.id: sparkline(history[source.id], plain_text(source.name)) for source in sources}
+
+
 @router.get("/sources")
 def sources_page(request: Request, user: User = Depends(require_admin)):
     context = web(request)
@@ -54,6 +61,7 @@ def sources_page(request: Request, user: User = Depends(require_admin)):
         request,
         "admin_sources.html",
         sources=[(source, _status(source, context.settings)) for source in sources],
+        sparklines=_sparklines(context.engine, sources),
         communities=list_communities(context.engine),
         can_add=context.hooks.add_source is not None,
     )

@@ -1,7 +1,8 @@
 """The FastAPI app: curators' review, admin pages, members' pages, the public archive and feeds.
 
 Pages are rendered on the server with Jinja2 (autoescaped) and work without JavaScript: every change is a
-POST form carrying a CSRF token, answered with a redirect back to the page.
+POST form carrying a CSRF token, answered with a redirect back to the page. The draft is enhanced by one script
+of our own (web/static/review.js) that posts the same forms and swaps in what changed.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from signpost.web.hooks import WebHooks
 from signpost.web.pages import CSRF_COOKIE, SignInRequired, WebContext, make_environment, render, signin_redirect
 
 STATIC = Path(__file__).with_name("static")
-# Pages hold scraped text: no script runs on them even if something slipped through, and no one frames them.
+# Pages hold scraped text: only our own script files run on them (no inline script, even if something slipped
+# through), they talk only to this site, and no one frames them.
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' https: data:; "
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; "
+    "img-src 'self' https: data:; "
     "form-action 'self'; frame-ancestors 'self'; frame-src 'self'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
@@ -80,11 +83,14 @@ def create_app(settings: Settings, *, hooks: WebHooks | None = None) -> FastAPI:
         response.headers.update(error.headers or {})
         return response
 
-    from signpost.web import admin, auth, mail, members, public, review
+    from signpost.web import admin, admin_members, auth, dashboard, desk, mail, members, public, review
 
     app.include_router(auth.router)
     app.include_router(review.router)
+    app.include_router(desk.router)
     app.include_router(admin.router)
+    app.include_router(admin_members.router)
+    app.include_router(dashboard.router)
     app.include_router(members.router)
     app.include_router(members.one_click)
     app.include_router(public.router)

@@ -140,7 +140,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         request=request,
         user=current_user(request),
         csrf_token=csrf_for(request),
-        flash=take_flash(request),
+        # A page answering a script's POST carries the message itself instead of a cookie for the next page.
+        flash=context.pop("flash", None) or take_flash(request),
         **context,
     )
     response = HTMLResponse(page, status_code=status_code)

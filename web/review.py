@@ -33,6 +33,7 @@ from signpost.digests.render import (
 )
 from signpost.store.communities import Community, list_communities
 from signpost.store.db import utcnow
+from signpost.store.desk import fit_words, item_facts, reading_minutes
 from signpost.store.digests import (
     Digest,
     DigestLockedError,
@@ -65,6 +66,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/review", dependencies=[Depends(check_csrf)])
 MAX_TITLE = 300
 MAX_BLURB = 1200
+# Sent by web/static/review.js with a form it posts itself: the answer is the page, not a redirect.
+FETCH_HEADER = "X-Signpost-Fetch"
 
 
 def _community(request: Request, community_id: int) -> Community:
@@ -114,10 +117,19 @@ def review_home(request: Request, user: User = Depends(require_user)):
 @router.get("/digests/{digest_id}")
 def draft_page(request: Request, digest_id: int, user: User = Depends(require_user)):
     digest, community = _digest(request, user, digest_id)
+    return _draft(request, digest, community)
+
+
+def _draft(request: Request, digest: Digest, community: Community, **extra) -> HTMLResponse:
     engine = web(request).engine
     items = load_items(engine, digest.id)
     sections = [
-        {"topic": topic, "items": [item for item in items if item.topic_id == topic.id]} for topic in community.topics
+        {
+            "topic": topic,
+            "items": [item for item in items if item.topic_id == topic.id],
+            "proposed": sum(item.topic_id == topic.id and item.state == "proposed" for item in items),
+        }
+        for topic in community.topics
     ]
     return render(
         request,
@@ -125,17 +137,31 @@ def draft_page(request: Request, digest_id: int, user: User = Depends(require_us
         digest=digest,
         community=community,
         sections=sections,
+        facts=item_facts(engine, digest, items),
         counts={state: sum(item.state == state for item in items) for state in ("proposed", "approved", "rejected")},
         clicks=click_counts(engine, digest.id) if digest.status != "draft" else {},
         suggestions=list_suggestions(engine, community.id),
         events=list_events(engine, digest.id)[-30:][::-1],
         editable=digest.status == "draft",
         timezone=community.timezone,
+        **extra,
     )
 
 
+def _done(request: Request, digest_id: int, anchor: str = "", flash: str | None = None):
+    """After a change: a plain form is redirected back to its place; review.js gets the draft as it now is, with
+    where to put the focus, and swaps in what changed (no reload, no lost place)."""
+    if request.headers.get(FETCH_HEADER) != "1":
+        return redirect(request, _back(digest_id, anchor), flash=flash)
+    digest = get_digest(web(request).engine, digest_id)
+    response = _draft(request, digest, _community(request, digest.community_id), flash=flash)
+    response.headers["X-Signpost-Focus"] = anchor
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _locked(request: Request, digest_id: int, error: Exception):
-    return redirect(request, _back(digest_id), flash=f"Not changed: {error}")
+    return _done(request, digest_id, flash=f"Not changed: {error}")
 
 
 @router.post("/items/{item_id}/decide")
@@ -147,7 +173,7 @@ def decide(request: Request, item_id: int, state: str = Form(...), user: User = 
         decide_item(web(request).engine, item_id, state, actor=user.label)
     except DigestLockedError as error:
         return _locked(request, digest.id, error)
-    return redirect(request, _back(digest.id, f"item-{item_id}"))
+    return _done(request, digest.id, f"item-{item_id}")
 
 
 @router.post("/items/{item_id}/move")
@@ -162,7 +188,7 @@ def move(request: Request, item_id: int, direction: str = Form(...), user: User 
             move_item(engine, item_id, target, actor=user.label)
         except DigestLockedError as error:
             return _locked(request, digest.id, error)
-    return redirect(request, _back(digest.id, f"item-{item_id}"))
+    return _done(request, digest.id, f"item-{item_id}")
 
 
 @router.post("/items/{item_id}/edit")
@@ -172,7 +198,7 @@ def edit(
     digest, _, item = _item(request, user, item_id)
     title, blurb = title.strip()[:MAX_TITLE], blurb.strip()[:MAX_BLURB]
     if not title:
-        return redirect(request, _back(digest.id, f"item-{item_id}"), flash="A title cannot be empty.")
+        return _done(request, digest.id, f"item-{item_id}", flash="A title cannot be empty.")
     try:
         edit_item(
             web(request).engine,
@@ -183,7 +209,7 @@ def edit(
         )
     except DigestLockedError as error:
         return _locked(request, digest.id, error)
-    return redirect(request, _back(digest.id, f"item-{item_id}"), flash="Saved.")
+    return _done(request, digest.id, f"item-{item_id}", flash="Saved.")
 
 
 @router.post("/items/{item_id}/topic")
@@ -195,7 +221,7 @@ def change_topic(request: Request, item_id: int, topic_id: int = Form(...), user
         move_item_to_topic(web(request).engine, item_id, topic_id, user.label)
     except (DigestLockedError, ValueError) as error:
         return _locked(request, digest.id, error)
-    return redirect(request, _back(digest.id, f"item-{item_id}"))
+    return _done(request, digest.id, f"item-{item_id}")
 
 
 def _topic(community: Community, topic_id: int):
@@ -224,6 +250,8 @@ def candidates_page(request: Request, digest_id: int, topic_id: int, user: User 
         topic=topic,
         candidates=_pool(request, digest, topic_id),
         editable=digest.status == "draft",
+        fit_words=fit_words,
+        reading_minutes=lambda text: reading_minutes(len(text.split())),
     )
 
 
@@ -235,7 +263,7 @@ def add_candidate(
     _topic(community, topic_id)
     chosen = next((c for c in _pool(request, digest, topic_id, 200) if c.article_id == article_id), None)
     if chosen is None:
-        return redirect(request, _back(digest.id), flash="That article is not a candidate for this topic any more.")
+        return _done(request, digest.id, flash="That article is not a candidate for this topic any more.")
     engine = web(request).engine
     try:
         item_id = add_item(
@@ -255,7 +283,7 @@ def add_candidate(
     except DigestLockedError as error:
         return _locked(request, digest.id, error)
     record_decision(engine, topic_id, chosen.article_id, "approve", actor=user.label)
-    return redirect(request, _back(digest.id, f"item-{item_id}"), flash="Added to the section.")
+    return _done(request, digest.id, f"item-{item_id}", flash="Added to the section.")
 
 
 def _fetch_article(request: Request, url: str) -> ExtractedArticle:
@@ -314,8 +342,8 @@ def add_link(request: Request, digest_id: int, topic_id: int, url: str = Form(""
     try:
         item_id = _add_link(request, digest, topic_id, url.strip(), user)
     except (ValueError, DigestLockedError) as error:
-        return redirect(request, _back(digest.id, f"topic-{topic_id}"), flash=f"Not added: {error}")
-    return redirect(request, _back(digest.id, f"item-{item_id}"), flash="Link added.")
+        return _done(request, digest.id, f"topic-{topic_id}", flash=f"Not added: {error}")
+    return _done(request, digest.id, f"item-{item_id}", flash="Link added.")
 
 
 @router.post("/digests/{digest_id}/suggestions/{suggestion_id}")
@@ -333,14 +361,14 @@ def handle_suggested(
         raise HTTPException(status_code=404, detail="Not found.")
     if action == "dismiss":
         handle_suggestion(web(request).engine, suggestion_id, "dismissed", user.label)
-        return redirect(request, _back(digest.id, "suggestions"), flash="Suggestion dismissed.")
+        return _done(request, digest.id, "suggestions", flash="Suggestion dismissed.")
     _topic(community, topic_id)
     try:
         item_id = _add_link(request, digest, topic_id, suggestion["url"], user)
     except (ValueError, DigestLockedError) as error:
-        return redirect(request, _back(digest.id, "suggestions"), flash=f"Not added: {error}")
+        return _done(request, digest.id, "suggestions", flash=f"Not added: {error}")
     handle_suggestion(web(request).engine, suggestion_id, "added", user.label)
-    return redirect(request, _back(digest.id, f"item-{item_id}"), flash="Suggestion added.")
+    return _done(request, digest.id, f"item-{item_id}", flash="Suggestion added.")
 
 
 def _preview_message(request: Request, digest: Digest, user: User, topic_ids: frozenset[int]):
@@ -423,13 +451,13 @@ def approve(
         try:
             scheduled = _local_time(scheduled_for, community.timezone)
         except ValueError:
-            return redirect(request, _back(digest.id, "approve"), flash="Give a date and time to send it, or send now.")
+            return _done(request, digest.id, "approve", flash="Give a date and time to send it, or send now.")
     try:
         approve_digest(context.engine, digest.id, user.label, scheduled_for=scheduled)
     except DigestLockedError as error:
         return _locked(request, digest.id, error)
     if when == "now":
         background.add_task(_send_now, context.settings, context.engine, digest.id)
-        return redirect(request, _back(digest.id), flash="Approved; sending now.")
+        return _done(request, digest.id, flash="Approved; sending now.")
     local = scheduled.astimezone(ZoneInfo(community.timezone))
-    return redirect(request, _back(digest.id), flash=f"Approved; it will be sent from {local:%d %b %Y %H:%M %Z}.")
+    return _done(request, digest.id, flash=f"Approved; it will be sent from {local:%d %b %Y %H:%M %Z}.")
