@@ -338,6 +338,10 @@ def test_the_admin_sees_why_each_address_is_suppressed_lifts_one_and_sees_every_
     outbox = client.get(f"/admin/mail/digests/{seeded.vol_digest}").text
     assert "bounced</a>: 2" in outbox and "complained</a>: 1" in outbox and "sent</a>: 4" in outbox
     assert client.get(f"/admin/mail/digests/{seeded.vol_digest}?state=bounced").text.count("<tr><td>") == 2
+    # The dashboard's last digest counts them the same way: delivered, and what came back.
+    dashboard = client.get("/admin/dashboard/vol").text
+    assert "<strong>4</strong> delivered" in dashboard and "<strong>2</strong> bounced" in dashboard
+    assert "<strong>1</strong> complained" in dashboard
     assert post(client, f"/admin/mail/suppressions/{members['pm-gone']}/lift").status_code == 303
     assert sorted(s.email for s in list_suppressions(seeded.engine)) == ["fine@example.net", "sg-gone@example.net"]
     assert "pm-gone@example.net" not in client.get("/admin/mail").text
