@@ -129,3 +129,27 @@ def embed(
         typer.echo(json.dumps(result))
     else:
         console.print(format_embedding_table(result))
+
+
+@app.command("feeds")
+def feeds(
+    folder: Annotated[Path, typer.Argument(help="Folder of feed documents (every file under it is read).")],
+    make: Annotated[
+        bool, typer.Option("--make", help="First write real-size feeds from the fixture web into it.")
+    ] = False,
+    repeat: Annotated[int, typer.Option(help="Rounds over the folder; each figure is the median round.")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+) -> None:
+    """The pipeline's feed parser over a folder of documents beside feedparser: ms/feed, ratio, agreement, crashes."""
+    from signpost.bench.feeds import format_feeds_table, make_bench_feeds, run_feeds_bench
+
+    if make:
+        make_bench_feeds(folder)
+    if not folder.is_dir():
+        raise typer.BadParameter(f"{folder} is not a folder (--make writes one)")
+    with progress_bar("parsing") as update:
+        result = run_feeds_bench(folder, repeat=repeat, progress=update)
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        console.print(format_feeds_table(result), markup=False, highlight=False)

@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from signpost.cli.context import console, errors, settings_and_store
 from signpost.spiders.opml import OpmlError
@@ -53,20 +55,22 @@ def add(
             engine, settings, url, communities=community or [], name=name, kind=kind
         )
     except (UnsafeURLError, NothingToCrawlError, LookupError) as error:
-        errors.print(f"[red]Cannot add {url}:[/red] {error}")
+        errors.print(f"[red]Cannot add {escape(url)}:[/red] {escape(str(error))}")
         raise typer.Exit(1) from error
-    table = Table(title=f"Found at {url}")
+    table = Table(title=Text(f"Found at {url}"))
     for column in ("kind", "url", "title", "items"):
         table.add_column(column)
     for candidate in discovery.candidates:
-        table.add_row(candidate.kind, candidate.url, candidate.title or "", str(candidate.item_count))
+        table.add_row(candidate.kind, Text(candidate.url), Text(candidate.title or ""), str(candidate.item_count))
     console.print(table)
     chosen = next(c for c in discovery.candidates if c.url == source.url)
     for entry in chosen.sample:
-        console.print(f"  - {entry.title or entry.url}  [dim]{entry.url}[/dim]")
+        console.print(f"  - {escape(entry.title or entry.url)}  [dim]{escape(entry.url)}[/dim]")
     for problem in discovery.problems:
-        console.print(f"  [dim]note: {problem}[/dim]")
-    console.print(f"[green]Saved source {source.id}[/green] ({source.kind}) {source.name}: {source.url}")
+        console.print(f"  [dim]note: {escape(problem)}[/dim]")
+    console.print(
+        f"[green]Saved source {source.id}[/green] ({source.kind}) {escape(source.name)}: {escape(source.url)}"
+    )
 
 
 @app.command("list")
@@ -80,14 +84,14 @@ def list_(community: Annotated[str | None, typer.Option(help="Only this communit
         health = source.health
         table.add_row(
             str(source.id),
-            source.name,
+            Text(source.name),
             source.kind,
             _status(source, settings.failing_after),
             _when(health.last_attempt_at),
             _when(health.last_success_at),
             "-" if health.last_item_count is None else str(health.last_item_count),
             _when(health.next_check_at),
-            (health.last_error or "")[:120],
+            Text((health.last_error or "")[:120]),
         )
     console.print(table)
 
@@ -99,15 +103,16 @@ def show(source: Annotated[str, typer.Argument(help="Source id, URL or name.")])
     try:
         found = get_source(engine, source)
     except UnknownSourceError as error:
-        errors.print(f"[red]{error}[/red]")
+        errors.print(f"[red]{escape(str(error))}[/red]")
         raise typer.Exit(1) from error
+    state = "enabled" if found.enabled else "disabled"
+    console.print(f"[bold]{escape(found.name)}[/bold] (source {found.id}, {found.kind}, {state})")
     console.print(
-        f"[bold]{found.name}[/bold] (source {found.id}, {found.kind}, {'enabled' if found.enabled else 'disabled'})"
+        Text(f"  crawls {found.url}\n  site   {found.site_url}\n  communities: {', '.join(found.communities) or '-'}")
     )
     console.print(
-        f"  crawls {found.url}\n  site   {found.site_url}\n  communities: {', '.join(found.communities) or '-'}"
+        f"  status: {_status(found, settings.failing_after)}; last error: {escape(found.health.last_error or '-')}"
     )
-    console.print(f"  status: {_status(found, settings.failing_after)}; last error: {found.health.last_error or '-'}")
     table = Table(title="Recent crawls")
     for column in ("started", "ok", "items", "fetched", "failed", "error"):
         table.add_column(column, overflow="fold")
@@ -118,14 +123,14 @@ def show(source: Annotated[str, typer.Argument(help="Source id, URL or name.")])
             str(crawl["items_found"]),
             str(crawl["pages_fetched"]),
             str(crawl["pages_failed"]),
-            (crawl["error"] or "")[:200],
+            Text((crawl["error"] or "")[:200]),
         )
     console.print(table)
     failed = fetch_failures(engine, found.id)
     if failed:
         console.print("[bold]Pages that could not be fetched[/bold]")
         for page in failed:
-            console.print(f"  {page['url']}: {page['error']} (attempts {page['attempts']})")
+            console.print(Text(f"  {page['url']}: {page['error']} (attempts {page['attempts']})"))
 
 
 def _set_enabled(source: str, enabled: bool) -> None:
@@ -134,7 +139,7 @@ def _set_enabled(source: str, enabled: bool) -> None:
         found = get_source(engine, source)
         set_source_enabled(engine, found.id, enabled)
     except UnknownSourceError as error:
-        errors.print(f"[red]{error}[/red]")
+        errors.print(f"[red]{escape(str(error))}[/red]")
         raise typer.Exit(1) from error
     console.print(f"Source {found.id} {'enabled' if enabled else 'disabled'}.")
 
@@ -159,7 +164,7 @@ def remove(source: Annotated[str, typer.Argument(help="Source id, URL or name.")
         found = get_source(engine, source)
         remove_source(engine, found.id)
     except UnknownSourceError as error:
-        errors.print(f"[red]{error}[/red]")
+        errors.print(f"[red]{escape(str(error))}[/red]")
         raise typer.Exit(1) from error
     console.print(f"Source {found.id} removed.")
 
@@ -174,11 +179,11 @@ def import_opml_command(
     try:
         report = import_opml(engine, settings, file, community or [])
     except OpmlError as error:
-        errors.print(f"[red]{error}[/red]")
+        errors.print(f"[red]{escape(str(error))}[/red]")
         raise typer.Exit(1) from error
-    console.print(f"Imported {len(report.sources_added)} sources from {file}.")
+    console.print(Text(f"Imported {len(report.sources_added)} sources from {file}."))
     for problem in report.problems:
-        errors.print(f"[yellow]{problem}[/yellow]")
+        errors.print(f"[yellow]{escape(problem)}[/yellow]")
 
 
 @app.command("export-opml")
@@ -190,6 +195,6 @@ def export_opml_command(
     document = export_opml(engine)
     if out:
         out.write_bytes(document)
-        console.print(f"Wrote {out}")
+        console.print(Text(f"Wrote {out}"))
     else:
         typer.echo(document.decode("utf-8"))

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from signpost.config.settings import Settings
 from signpost.spiders.scrapy_settings import scrapy_settings
 from signpost.store.records import Source
-from signpost.store.sources import finish_crawl, start_crawl
+from signpost.store.sources import abandon_crawl, finish_crawl, move_source, start_crawl
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -28,6 +28,8 @@ class CrawlReport:
     sources_ok: int = 0
     sources_failed: int = 0
     sources_not_modified: int = 0
+    # Sources the batch's deadline left unvisited: not failed, and due again on the next run.
+    sources_deferred: int = 0
     items_found: int = 0
     pages_fetched: int = 0
     pages_failed: int = 0
@@ -40,6 +42,7 @@ class CrawlReport:
             "sources_ok",
             "sources_failed",
             "sources_not_modified",
+            "sources_deferred",
             "items_found",
             "pages_fetched",
             "pages_failed",
@@ -50,6 +53,12 @@ class CrawlReport:
         self.stats.extend(other.stats)
 
 
+def child_deadline(batch_timeout: float) -> float:
+    """The wall-clock moment the child stops its own crawl: early enough to write its report before the hard kill."""
+    margin = max(3.0, min(30.0, 0.2 * batch_timeout))
+    return time.time() + max(batch_timeout - margin, 0.5 * batch_timeout)
+
+
 def batches(sources: list[Source], size: int) -> list[list[Source]]:
     return [sources[start : start + size] for start in range(0, len(sources), size)]
 
@@ -58,7 +67,11 @@ def _job(settings: Settings, batch: list[Source]) -> dict:
     return {
         "store_url": settings.store_url,
         "scrapy_settings": scrapy_settings(settings),
-        "spider_options": {"max_pages": settings.max_pages_per_source, "max_depth": settings.listing_max_depth},
+        "spider_options": {
+            "max_pages": settings.max_pages_per_source,
+            "max_depth": settings.listing_max_depth,
+            "deadline_at": child_deadline(settings.crawl_batch_timeout),
+        },
         "sources": [
             {
                 "id": source.id,
@@ -116,16 +129,37 @@ def crawl_batch(engine: Engine, settings: Settings, batch: list[Source]) -> Craw
     return report
 
 
+def _cut_short(settings: Settings, outcome: dict) -> tuple[bool, str | None]:
+    """(ok, error) for a source the batch's deadline interrupted; "waiting" ones are left to the next run."""
+    timeout = f"SIGNPOST_CRAWL_BATCH_TIMEOUT ({settings.crawl_batch_timeout:.0f} s)"
+    if outcome.get("cut_off") == "running":
+        fetched = outcome.get("pages_fetched", 0)
+        return False, f"timed out: still fetching when the batch reached {timeout}, after {fetched} pages"
+    return bool(outcome["ok"]), outcome.get("error")
+
+
 def _record_outcome(engine: Engine, settings: Settings, crawl_id: int, outcome: dict, report: CrawlReport) -> None:
+    if outcome.get("cut_off") == "waiting":
+        abandon_crawl(engine, crawl_id, "not reached before the batch's deadline; crawled again on the next run")
+        report.sources_deferred += 1
+        return
+    ok, error = _cut_short(settings, outcome)
+    outcome = {**outcome, "ok": ok}
     page_errors = outcome.get("page_errors", [])
-    error = outcome.get("error")
     if page_errors:
         listed = "; ".join(page_errors[:5]) + (f"; and {len(page_errors) - 5} more" if len(page_errors) > 5 else "")
         error = f"{error}; {listed}" if error else f"{len(page_errors)} page(s) failed: {listed}"
+    notes = outcome.get("notes", [])
+    if ok and notes:
+        # A healthy source's note: it stays healthy, and the admin sees what was mended.
+        error = "; ".join(["note: " + "; ".join(notes), *([error] if error else [])])
+    if ok and outcome.get("moved_to") and move_source(engine, outcome["source_id"], outcome["moved_to"]):
+        moved = f"moved permanently to {outcome['moved_to']}; the source now points there"
+        error = f"{error}; {moved}" if error else f"note: {moved}"
     finish_crawl(
         engine,
         crawl_id,
-        ok=bool(outcome["ok"]),
+        ok=ok,
         items_found=outcome["items_found"],
         pages_fetched=outcome["pages_fetched"],
         pages_failed=outcome["pages_failed"],
@@ -136,7 +170,7 @@ def _record_outcome(engine: Engine, settings: Settings, crawl_id: int, outcome: 
         check_minutes=settings.source_check_minutes,
         backoff_max_hours=settings.failure_backoff_max_hours,
     )
-    if outcome["ok"]:
+    if ok:
         report.sources_ok += 1
         report.sources_not_modified += int(bool(outcome.get("not_modified")))
     else:

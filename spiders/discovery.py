@@ -13,7 +13,8 @@ import httpx
 import lxml.etree
 import lxml.html
 
-from signpost.spiders.feeds import FeedError, looks_like_feed, parse_feed
+from signpost.spiders.feed_text import TITLE_MAX_CHARS, plain
+from signpost.spiders.feeds import FeedError, charset_of, looks_like_feed, parse_feed
 from signpost.spiders.listing import ListingLinks, listing_links, section_links
 from signpost.spiders.sitemaps import (
     SitemapEntry,
@@ -23,7 +24,7 @@ from signpost.spiders.sitemaps import (
     parse_sitemap,
     sitemap_urls_from_robots_txt,
 )
-from signpost.spiders.urls import UnsafeURLError, canonicalize_url, check_source_url
+from signpost.spiders.urls import UnsafeURLError, canonicalize_url, check_source_url, http_url
 from signpost.store.records import FeedEntry
 
 log = logging.getLogger(__name__)
@@ -183,6 +184,8 @@ def discover(
     url = url.strip()
     if "://" not in url:
         url = "https://" + url
+    if http_url(url) is None:
+        return Discovery(url, problems=[f"{url}: not a usable http(s) URL (a malformed host or port?)"])
     try:
         check_source_url(url, allow_private)
     except UnsafeURLError as error:
@@ -257,7 +260,7 @@ class _Run:
         if quiet and not looks_like_feed(response.body, response.content_type):
             return False
         try:
-            feed = parse_feed(response.body, response.final_url)
+            feed = parse_feed(response.body, response.final_url, charset_of(response.content_type))
         except FeedError as error:
             self.problems.append(f"{response.final_url}: {error}")
             return False
@@ -304,7 +307,7 @@ class _Run:
         if found_by == "the URL itself" and not looks_like_sitemap(response.body):
             return False
         try:
-            sitemap = parse_sitemap(response.body, response.final_url)
+            sitemap = parse_sitemap(response.body, response.final_url, charset_of(response.content_type))
         except SitemapError as error:
             if report:
                 self.problems.append(f"{response.final_url}: {error}")
@@ -372,23 +375,36 @@ class _Run:
 
 
 def feed_links_in_head(html: bytes, page_url: str) -> list[str]:
-    """The feeds a page advertises with <link rel="alternate" type="application/rss+xml" ...>, in order."""
+    """The feeds a page advertises with <link rel="alternate" type="application/rss+xml" ...>, in order; never raises.
+
+    Relative links resolve against the page's <base href>; WordPress's REST links (application/json, but no feed)
+    and comments feeds are left out.
+    """
     try:
         document = lxml.html.document_fromstring(html)
-    except (lxml.etree.ParserError, ValueError):
+    except (lxml.etree.LxmlError, ValueError, LookupError):
         return []
+    base = document.find(".//base[@href]")
+    base_url = http_url(base.get("href"), page_url) if base is not None else None
     urls: list[str] = []
     for link in document.iter("link"):
         rels = (link.get("rel") or "").lower().split()
         media_type = (link.get("type") or "").split(";")[0].strip().lower()
-        href = (link.get("href") or "").strip()
-        if "alternate" in rels and media_type in FEED_LINK_TYPES and href:
-            url = urljoin(page_url, href)
-            # WordPress links a comments feed next to the posts feed; it is rarely what anyone wants.
-            is_comments = "comments" in (link.get("title") or "").lower()
-            if url not in urls and urlsplit(url).scheme in ("http", "https") and not is_comments:
-                urls.append(url)
+        url = http_url(link.get("href"), base_url or page_url)
+        if "alternate" not in rels or media_type not in FEED_LINK_TYPES or url is None or url in urls:
+            continue
+        # WordPress links a comments feed next to the posts feed; it is rarely what anyone wants.
+        if "comments" in (link.get("title") or "").lower():
+            continue
+        if media_type == "application/json" and _is_rest_api(url):
+            continue
+        urls.append(url)
     return urls
+
+
+def _is_rest_api(url: str) -> bool:
+    parts = urlsplit(url)
+    return "/wp-json/" in parts.path or "rest_route=" in parts.query or "oembed" in parts.path
 
 
 def _site_root(url: str) -> str:
@@ -399,7 +415,6 @@ def _site_root(url: str) -> str:
 def _page_title(html: bytes) -> str | None:
     try:
         document = lxml.html.document_fromstring(html)
-    except (lxml.etree.ParserError, ValueError):
+    except (lxml.etree.LxmlError, ValueError, LookupError):
         return None
-    title = document.findtext(".//title")
-    return (" ".join(title.split()) or None) if title else None
+    return plain(document.findtext(".//title"), TITLE_MAX_CHARS)

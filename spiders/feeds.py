@@ -1,27 +1,37 @@
-"""Parsing of RSS (0.9x, 1.0, 2.0), Atom 1.0 and JSON Feed documents into feed entries."""
+"""Parsing of RSS (0.9x, 1.0, 2.0), Atom (0.3, 1.0) and JSON Feed documents into feed entries."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any, Literal
-from urllib.parse import urljoin, urlsplit
 
 import lxml.etree
-import lxml.html
 
+from signpost.spiders.dates import parse_date
+from signpost.spiders.feed_text import (
+    SUMMARY_MAX_CHARS,
+    TITLE_MAX_CHARS,
+    atom_text,
+    element_text,
+    guessed_text,
+    html_to_text,
+    plain,
+)
+from signpost.spiders.urls import http_url
+from signpost.spiders.xml_repair import BrokenXmlError, read_xml
 from signpost.store.records import FeedEntry
 
 FeedKind = Literal["rss", "rdf", "atom", "json"]
 
-SUMMARY_MAX_CHARS = 1000
-TITLE_MAX_CHARS = 500
 FEED_CONTENT_TYPES = ("rss", "atom", "rdf", "feed+json")
 _SNIFF_MARKERS = (b"<rss", b"<feed", b"<rdf:rdf", b"<rdf ", b"jsonfeed.org/version")
+RSS_DATES = ("pubDate", "date", "published", "issued", "created", "modified", "updated")
+ATOM_DATES = ("published", "updated", "issued", "created", "modified", "date")
+RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
 
 
 class FeedError(ValueError):
@@ -34,21 +44,12 @@ class ParsedFeed:
     title: str | None
     site_url: str | None
     entries: list[FeedEntry] = field(default_factory=list)
-    # Set when the XML was broken and lxml's recovering parser had to guess.
+    # Set when the XML was broken and lxml's recovering parser had to guess: the feed may have lost a part.
     warnings: list[str] = field(default_factory=list)
-
-
-def safe_xml_parser(recover: bool) -> lxml.etree.XMLParser:
-    """An lxml parser that never loads a DTD, expands entities or touches the network."""
-    return lxml.etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        recover=recover,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    # What was mended before a strict parse (bare '&', HTML entities, a stray byte): nothing was lost.
+    repairs: list[str] = field(default_factory=list)
+    # Entries left out, each with the reason: no usable link, or a link an earlier entry had.
+    skipped: list[str] = field(default_factory=list)
 
 
 def looks_like_feed(body: bytes, content_type: str | None) -> bool:
@@ -62,29 +63,33 @@ def looks_like_feed(body: bytes, content_type: str | None) -> bool:
     return any(marker in head for marker in _SNIFF_MARKERS)
 
 
-def parse_feed(body: bytes, base_url: str) -> ParsedFeed:
-    """Read a feed of any supported format; raise FeedError saying why when it is not one."""
-    stripped = body.lstrip(b"\xef\xbb\xbf \t\r\n")
+def charset_of(content_type: str | None) -> str | None:
+    """The charset parameter of a Content-Type header, if it names one."""
+    match = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", content_type or "", re.IGNORECASE)
+    return match.group(1) if match else None
+
+
+def parse_feed(body: bytes, base_url: str, charset: str | None = None) -> ParsedFeed:
+    """Read a feed of any supported format; raise FeedError saying why when it is not one.
+
+    ``charset`` is the HTTP Content-Type's; the document's own declaration, when it has one, wins.
+    """
+    stripped = body.lstrip(b"\xef\xbb\xbf \t\r\n\f")
     if not stripped:
         raise FeedError("not a feed: the body is empty")
     if stripped[:1] in (b"{", b"["):
-        return _parse_json_feed(stripped, base_url)
-    return _parse_xml_feed(body, base_url)
+        return _parse_json_feed(stripped, base_url, charset)
+    if body[:2] == b"\x1f\x8b":
+        raise FeedError("not a feed: gzip data the server did not decode")
+    return _parse_xml_feed(body, base_url, charset)
 
 
-def _parse_xml_feed(body: bytes, base_url: str) -> ParsedFeed:
+def _parse_xml_feed(body: bytes, base_url: str, charset: str | None) -> ParsedFeed:
     try:
-        root = lxml.etree.fromstring(body, safe_xml_parser(recover=False), base_url=base_url)
-        syntax_error = None
-    except lxml.etree.XMLSyntaxError as error:
-        syntax_error = f"XML syntax error at line {error.lineno}: {error.msg.split(', line ')[0]}"
-        # Real feeds often carry a stray '&' or a bad byte; recover, but only trust the result if it has entries.
-        try:
-            root = lxml.etree.fromstring(body, safe_xml_parser(recover=True), base_url=base_url)
-        except lxml.etree.XMLSyntaxError:
-            root = None
-    if root is None:
-        raise FeedError(f"not a feed: {syntax_error or 'no XML document'}")
+        document = read_xml(body, base_url, charset)
+    except BrokenXmlError as error:
+        raise FeedError(f"not a feed: {error}") from error
+    root = document.root
     name = _local(root).lower()
     if name == "rss":
         parsed = _parse_rss(root, base_url)
@@ -95,11 +100,12 @@ def _parse_xml_feed(body: bytes, base_url: str) -> ParsedFeed:
     elif name == "html":
         raise FeedError("not a feed: this is an HTML page")
     else:
-        raise FeedError(f"not a feed: {syntax_error or f'the root element is <{name}>'}")
-    if syntax_error:
+        raise FeedError(f"not a feed: {document.recovered_from or f'the root element is <{name}>'}")
+    parsed.repairs = document.repairs
+    if document.recovered_from:
         if not parsed.entries:
-            raise FeedError(f"not a feed: {syntax_error}")
-        parsed.warnings.append(syntax_error)
+            raise FeedError(f"not a feed: {document.recovered_from}")
+        parsed.warnings.append(document.recovered_from)
     return parsed
 
 
@@ -107,41 +113,44 @@ def _parse_rss(root: lxml.etree._Element, base_url: str) -> ParsedFeed:
     channel = _child(root, "channel")
     if channel is None:
         raise FeedError("not a feed: <rss> has no <channel>")
-    site_url = _resolve(base_url, _text(_child(channel, "link")))
+    site_url = http_url(element_text(_child(channel, "link")), base_url)
     items = list(_children(channel, "item")) + list(_children(root, "item"))
     entries = [_rss_entry(item, site_url or base_url) for item in items]
-    return ParsedFeed("rss", _clean_title(_text(_child(channel, "title"))), site_url, _keep_linked(entries))
+    title = guessed_text(element_text(_child(channel, "title")), TITLE_MAX_CHARS)
+    return _feed("rss", title, site_url, entries)
 
 
 def _parse_rdf(root: lxml.etree._Element, base_url: str) -> ParsedFeed:
     # RSS 0.90 and 1.0 put <item> next to <channel>, not inside it.
     channel = _child(root, "channel")
-    site_url = _resolve(base_url, _text(_child(channel, "link"))) if channel is not None else None
+    site_url = http_url(element_text(_child(channel, "link")), base_url) if channel is not None else None
     entries = [_rss_entry(item, site_url or base_url) for item in _children(root, "item")]
-    title = _clean_title(_text(_child(channel, "title"))) if channel is not None else None
-    return ParsedFeed("rdf", title, site_url, _keep_linked(entries))
+    title = guessed_text(element_text(_child(channel, "title")), TITLE_MAX_CHARS) if channel is not None else None
+    return _feed("rdf", title, site_url, entries)
 
 
 def _rss_entry(item: lxml.etree._Element, base_url: str) -> FeedEntry:
-    link = None
-    for candidate in _children(item, "link"):
+    children = _by_name(item)
+    url = None
+    for candidate in children.get("link", ()):
         # <atom:link href=...> shares the local name; the RSS one carries the URL as text.
-        link = _text(candidate) or (candidate.get("href") if candidate.get("rel", "alternate") == "alternate" else None)
-        if link:
+        href = candidate.get("href") if candidate.get("rel", "alternate") == "alternate" else None
+        url = http_url(element_text(candidate) or href, base_url)
+        if url:
             break
-    guid = _child(item, "guid")
-    if not link and guid is not None and guid.get("isPermaLink", "true").lower() != "false":
-        link = _text(guid)
-    about = item.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about")
-    summary = _text(_child(item, "description")) or _text(_child(item, "encoded"))
-    date = _text(_child(item, "pubDate")) or _text(_child(item, "date")) or _text(_child(item, "published"))
-    author = _text(_child(item, "creator")) or _rss_author(_text(_child(item, "author")))
+    guid = _first(children, "guid")
+    if not url and guid is not None and guid.get("isPermaLink", "true").strip().lower() != "false":
+        # A permalink guid must be a whole URL: "abc-123" resolved against the site would be an invented page.
+        url = http_url(element_text(guid))
+    url = url or http_url(item.get(RDF_ABOUT))
+    summary = _first_text(children, ("description", "encoded", "summary")) or _media_description(children)
+    author = element_text(_first(children, "creator")) or _rss_author(element_text(_first(children, "author")))
     return FeedEntry(
-        url=_resolve(base_url, link or about) or "",
-        title=_clean_title(_text(_child(item, "title"))),
+        url=url or "",
+        title=guessed_text(element_text(_first(children, "title")), TITLE_MAX_CHARS),
         summary=html_to_text(summary, SUMMARY_MAX_CHARS),
-        published=parse_date(date),
-        author=author,
+        published=_first_date(children, RSS_DATES),
+        author=plain(author, TITLE_MAX_CHARS),
     )
 
 
@@ -149,7 +158,7 @@ def _rss_author(value: str | None) -> str | None:
     # RSS 2.0 says "email (Name)"; show the name, not the address.
     if not value:
         return None
-    match = re.fullmatch(r"\s*\S+@\S+\s*\((.+)\)\s*", value)
+    match = re.fullmatch(r"\s*\S+@\S+\s*\((.+)\)\s*", value) if len(value) < 300 else None
     return match.group(1).strip() if match else value.strip()
 
 
@@ -157,45 +166,85 @@ def _parse_atom(root: lxml.etree._Element, base_url: str) -> ParsedFeed:
     feed_author = _atom_author(root)
     entries = []
     for entry in _children(root, "entry"):
-        summary = _atom_text(_child(entry, "summary")) or _atom_text(_child(entry, "content"))
-        date = _text(_child(entry, "published")) or _text(_child(entry, "updated"))
+        children = _by_name(entry)
+        summary = atom_text(_first(children, "summary"), SUMMARY_MAX_CHARS) or atom_text(
+            _first(children, "content"), SUMMARY_MAX_CHARS
+        )
+        url = _atom_link(children.get("link", ()), entry, base_url) or http_url(element_text(_first(children, "id")))
         entries.append(
             FeedEntry(
-                url=_atom_link(entry, base_url) or "",
-                title=_clean_title(_atom_text(_child(entry, "title"))),
-                summary=html_to_text(summary, SUMMARY_MAX_CHARS),
-                published=parse_date(date),
+                url=url or "",
+                title=atom_text(_first(children, "title"), TITLE_MAX_CHARS),
+                summary=summary or html_to_text(_media_description(children), SUMMARY_MAX_CHARS),
+                published=_first_date(children, ATOM_DATES),
                 author=_atom_author(entry) or feed_author,
             )
         )
-    title = _clean_title(_atom_text(_child(root, "title")))
-    return ParsedFeed("atom", title, _atom_link(root, base_url), _keep_linked(entries))
+    title = atom_text(_child(root, "title"), TITLE_MAX_CHARS)
+    return _feed("atom", title, _atom_link(_children(root, "link"), root, base_url), entries)
 
 
-def _atom_link(element: lxml.etree._Element, base_url: str) -> str | None:
-    for link in _children(element, "link"):
-        if link.get("rel", "alternate") == "alternate" and link.get("href"):
+def _atom_link(links: Iterable[lxml.etree._Element], element: lxml.etree._Element, base_url: str) -> str | None:
+    for link in links:
+        if link.get("rel", "alternate").strip() == "alternate" and link.get("href"):
             # element.base applies any xml:base on the way down, falling back to the document URL.
-            return _resolve(link.base or base_url, link.get("href"))
+            url = http_url(link.get("href"), http_url(link.base) or base_url)
+            if url:
+                return url
     return None
 
 
 def _atom_author(element: lxml.etree._Element) -> str | None:
     author = _child(element, "author")
-    return _text(_child(author, "name")) if author is not None else None
+    return plain(element_text(_child(author, "name")), TITLE_MAX_CHARS) if author is not None else None
 
 
-def _atom_text(element: lxml.etree._Element | None) -> str | None:
-    if element is None:
-        return None
-    if element.get("type") == "xhtml":
-        return " ".join(_text(child) or "" for child in element if isinstance(child.tag, str)).strip() or None
-    return _text(element)
+def _by_name(element: lxml.etree._Element) -> dict[str, list[lxml.etree._Element]]:
+    """The element's children by local name, in one pass (an item is asked for a dozen names)."""
+    found: dict[str, list[lxml.etree._Element]] = {}
+    for child in element:
+        tag = child.tag
+        if isinstance(tag, str):
+            found.setdefault(tag.rpartition("}")[2], []).append(child)
+    return found
 
 
-def _parse_json_feed(body: bytes, base_url: str) -> ParsedFeed:
+def _first(children: dict[str, list[lxml.etree._Element]], name: str) -> lxml.etree._Element | None:
+    found = children.get(name)
+    return found[0] if found else None
+
+
+def _first_text(children: dict[str, list[lxml.etree._Element]], names: tuple[str, ...]) -> str | None:
+    for name in names:
+        if text := element_text(_first(children, name)):
+            return text
+    return None
+
+
+def _media_description(children: dict[str, list[lxml.etree._Element]]) -> str | None:
+    # Media RSS puts it on the item, in <media:group> (YouTube) or in <media:content>.
+    if text := element_text(_first(children, "description")):
+        return text
+    for holder in (_first(children, "group"), _first(children, "content")):
+        if holder is not None and (text := element_text(_child(holder, "description"))):
+            return text
+    return None
+
+
+def _first_date(children: dict[str, list[lxml.etree._Element]], names: tuple[str, ...]) -> datetime | None:
+    for name in names:
+        if (published := parse_date(element_text(_first(children, name)))) is not None:
+            return published
+    return None
+
+
+def _parse_json_feed(body: bytes, base_url: str, charset: str | None) -> ParsedFeed:
     try:
-        document = json.loads(body)
+        text = body.decode(charset or "utf-8")
+    except (UnicodeDecodeError, LookupError):
+        text = body.decode("utf-8", "signpost-cp1252")
+    try:
+        document = json.loads(text)
     except (ValueError, RecursionError) as error:
         raise FeedError(f"not a feed: JSON syntax error: {error}") from error
     if not isinstance(document, dict) or "jsonfeed.org/version" not in str(document.get("version", "")):
@@ -208,19 +257,25 @@ def _parse_json_feed(body: bytes, base_url: str) -> ParsedFeed:
     for item in items:
         if not isinstance(item, dict):
             continue
-        summary = _json_str(item, "summary") or _json_str(item, "content_text") or _json_str(item, "content_html")
-        published = _json_str(item, "date_published") or _json_str(item, "date_modified")
+        summary = plain(_json_str(item, "summary") or _json_str(item, "content_text"), SUMMARY_MAX_CHARS)
+        published = parse_date(_json_str(item, "date_published")) or parse_date(_json_str(item, "date_modified"))
         entries.append(
             FeedEntry(
-                url=_resolve(base_url, _json_str(item, "url") or _json_str(item, "external_url")) or "",
-                title=_clean_title(_json_str(item, "title")),
-                summary=html_to_text(summary, SUMMARY_MAX_CHARS),
-                published=parse_date(published),
+                url=_json_url(item, base_url) or "",
+                title=plain(_json_str(item, "title"), TITLE_MAX_CHARS),
+                summary=summary or html_to_text(_json_str(item, "content_html"), SUMMARY_MAX_CHARS),
+                published=published,
                 author=_json_author(item) or feed_author,
             )
         )
-    site_url = _resolve(base_url, _json_str(document, "home_page_url"))
-    return ParsedFeed("json", _clean_title(_json_str(document, "title")), site_url, _keep_linked(entries))
+    site_url = http_url(_json_str(document, "home_page_url"), base_url)
+    return _feed("json", plain(_json_str(document, "title"), TITLE_MAX_CHARS), site_url, entries)
+
+
+def _json_url(item: dict[str, Any], base_url: str) -> str | None:
+    # The id is a last resort, and only when it is a whole web URL (it is often a number or a tag: URI).
+    url = http_url(_json_str(item, "url"), base_url) or http_url(_json_str(item, "external_url"), base_url)
+    return url or http_url(_json_str(item, "id"))
 
 
 def _json_str(mapping: dict[str, Any], key: str) -> str | None:
@@ -234,68 +289,23 @@ def _json_author(mapping: dict[str, Any]) -> str | None:
     candidates = authors if isinstance(authors, list) else [mapping.get("author")]
     for author in candidates:
         if isinstance(author, dict) and (name := _json_str(author, "name")):
-            return name
+            return plain(name, TITLE_MAX_CHARS)
     return None
 
 
-def parse_date(value: str | None) -> datetime | None:
-    """An RFC 822 or ISO 8601 date as an aware UTC datetime; None when it cannot be read."""
-    if not value:
-        return None
-    value = value.strip()
-    parsed: datetime | None = None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        try:
-            parsed = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            parsed = None
-    if parsed is None:
-        return None
-    if parsed.tzinfo is None:
-        # Feeds without a zone are nearly always UTC; guessing the server's zone would be worse.
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def html_to_text(value: str | None, max_chars: int) -> str | None:
-    """Plain text of an HTML fragment, whitespace collapsed and cut to max_chars."""
-    if not value or not value.strip():
-        return None
-    if "<" in value or "&" in value:
-        try:
-            fragment = lxml.html.fragment_fromstring(value, create_parent="div")
-            for unwanted in fragment.xpath(".//script|.//style"):
-                unwanted.drop_tree()
-            value = fragment.text_content()
-        except (lxml.etree.ParserError, ValueError):
-            value = re.sub(r"<[^>]*>", " ", value)
-    text = " ".join(value.split())
-    if len(text) > max_chars:
-        text = text[: max_chars - 1].rsplit(" ", 1)[0] + "…"
-    return text or None
-
-
-def _clean_title(value: str | None) -> str | None:
-    return html_to_text(value, TITLE_MAX_CHARS)
-
-
-def _keep_linked(entries: list[FeedEntry]) -> list[FeedEntry]:
+def _feed(kind: FeedKind, title: str | None, site_url: str | None, entries: list[FeedEntry]) -> ParsedFeed:
+    """The feed with its linked entries, each URL once; the others are skipped, and why is said."""
     seen: set[str] = set()
-    kept = []
-    for entry in entries:
-        if entry.url and entry.url not in seen:
+    feed = ParsedFeed(kind, title, site_url)
+    for number, entry in enumerate(entries, start=1):
+        if not entry.url:
+            feed.skipped.append(f"entry {number} ({entry.title or 'untitled'!r}): no usable http(s) link")
+        elif entry.url in seen:
+            feed.skipped.append(f"entry {number}: repeats {entry.url}")
+        else:
             seen.add(entry.url)
-            kept.append(entry)
-    return kept
-
-
-def _resolve(base_url: str, link: str | None) -> str | None:
-    if not link or not link.strip():
-        return None
-    url = urljoin(base_url, link.strip())
-    return url if urlsplit(url).scheme in ("http", "https") else None
+            feed.entries.append(entry)
+    return feed
 
 
 def _local(element: lxml.etree._Element) -> str:
@@ -312,15 +322,3 @@ def _child(element: lxml.etree._Element | None, name: str) -> lxml.etree._Elemen
     if element is None:
         return None
     return next(_children(element, name), None)
-
-
-def _text(element: lxml.etree._Element | None) -> str | None:
-    """Text content, skipping entity references: they stay unexpanded (no billion laughs)."""
-    if element is None:
-        return None
-    parts = [element.text or ""]
-    for child in element:
-        if isinstance(child.tag, str):
-            parts.append(_text(child) or "")
-        parts.append(child.tail or "")
-    return "".join(parts).strip() or None

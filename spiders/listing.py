@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import lxml.etree
 import lxml.html
 
-from signpost.spiders.urls import canonicalize_url
+from signpost.spiders.urls import canonicalize_url, http_url
 
 # Regions of a page whose links are site furniture, not content.
 BOILERPLATE_TAGS = ("nav", "header", "footer", "aside", "form", "script", "style", "noscript", "template")
@@ -45,6 +45,8 @@ NEXT_TEXTS = re.compile(
 )
 PAGE_IN_PATH = re.compile(r"/page/(\d+)/?$")
 PAGE_PARAMETERS = ("page", "paged", "p", "pg")
+CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+CONTROL_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 DATE_IN_PATH = re.compile(r"/(?:19|20)\d\d/(?:[01]?\d/)?")
 
 
@@ -66,7 +68,7 @@ def listing_links(
     document = _parse_html(html)
     if document is None:
         return ListingLinks()
-    base_url = urljoin(page_url, _base_href(document) or page_url)
+    base_url = http_url(_base_href(document), page_url) or page_url
     allow_patterns = [re.compile(pattern) for pattern in allow]
     deny_patterns = [re.compile(pattern) for pattern in deny]
     page = canonicalize_url(page_url)
@@ -94,6 +96,8 @@ def listing_links(
 
 
 def _parse_html(html: bytes | str) -> lxml.html.HtmlElement | None:
+    # Control characters survive lxml's HTML parser but make it refuse the text when a region is dropped.
+    html = CONTROL_BYTES.sub(b"", html) if isinstance(html, bytes) else CONTROL_TEXT.sub("", html)
     try:
         return lxml.html.document_fromstring(html)
     except ValueError:
@@ -101,7 +105,7 @@ def _parse_html(html: bytes | str) -> lxml.html.HtmlElement | None:
         if isinstance(html, str):
             return _parse_html(html.encode("utf-8"))
         return None
-    except lxml.etree.ParserError:
+    except (lxml.etree.LxmlError, LookupError):
         return None
 
 
@@ -114,13 +118,8 @@ def _absolute(base_url: str, href: str) -> str | None:
     href = href.strip()
     if not href or href.startswith("#"):
         return None
-    try:
-        url = urljoin(base_url, href)
-    except ValueError:
-        return None
-    if urlsplit(url).scheme not in ("http", "https"):
-        return None
-    return canonicalize_url(url)
+    url = http_url(href, base_url)
+    return canonicalize_url(url) if url else None
 
 
 def _same_site(host: str, other: str) -> bool:
@@ -230,7 +229,7 @@ def section_links(html: bytes | str, page_url: str, limit: int = 4) -> list[str]
     document = _parse_html(html)
     if document is None:
         return []
-    base = _base_href(document) or page_url
+    base = http_url(_base_href(document), page_url) or page_url
     found: list[str] = []
     for anchor in document.xpath("//nav//a[@href] | //header//a[@href] | //*[@role='navigation']//a[@href]"):
         url = _absolute(base, anchor.get("href", ""))

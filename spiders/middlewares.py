@@ -1,4 +1,4 @@
-"""Downloader middlewares: refuse private addresses (redirects included) and back off before retries."""
+"""Downloader middlewares: refuse private addresses (redirects included), back off before retries, typed refusals."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.robotstxt import RobotParser
 
 from signpost.spiders.urls import is_private_host
 
@@ -57,3 +61,33 @@ class RetryBackoffMiddleware:
         if retries:
             await asyncio.sleep(min(self.base_delay * 2 ** (retries - 1), self.max_delay))
         return None
+
+
+class RobotsTxtRefused(IgnoreRequest):
+    """robots.txt forbids the request."""
+
+
+class TooManyRedirects(IgnoreRequest):
+    """The redirect chain is longer than REDIRECT_MAX_TIMES (or loops)."""
+
+
+class TypedRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, raising RobotsTxtRefused so a failure is told apart by its type."""
+
+    def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
+        try:
+            super().process_request_2(rp, request)
+        except IgnoreRequest as refusal:
+            raise RobotsTxtRefused(str(refusal)) from refusal
+
+
+class TypedRedirectMiddleware(RedirectMiddleware):
+    """Scrapy's redirect middleware, raising TooManyRedirects when it gives up on a chain."""
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
+        try:
+            return super().process_response(request, response)
+        except IgnoreRequest as refusal:
+            raise TooManyRedirects(f"{refusal} after {request.meta.get('redirect_times', 0)} hops") from refusal

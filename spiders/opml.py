@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
+import lxml.etree
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
+
+from signpost.spiders.urls import http_url
+from signpost.spiders.xml_repair import decode, mend, safe_xml_parser
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +47,8 @@ class _LineNumberingParser(DefusedXMLParser):
     """defusedxml's ElementTree parser that also remembers the line each element starts on."""
 
     def __init__(self) -> None:
-        super().__init__(forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        # A bare <!DOCTYPE opml> is harmless; entity declarations and external references are refused.
+        super().__init__(forbid_dtd=False, forbid_entities=True, forbid_external=True)
         self.lines: dict[ElementTree.Element, int] = {}
         start = self.parser.StartElementHandler
 
@@ -64,22 +70,28 @@ def parse_opml(body: bytes, origin: str = "<opml>") -> list[OpmlSource]:
 
 
 def read_opml(body: bytes, origin: str = "<opml>") -> OpmlDocument:
-    """The title, feeds and skipped outlines of an OPML file."""
+    """The title, feeds and skipped outlines of an OPML file.
+
+    As people export it: a bare '&', an HTML entity or a mismatched tag is mended or recovered from (without
+    expanding any entity), with a warning; only a file that is not XML at all raises OpmlError.
+    """
     if len(body) > MAX_OPML_BYTES:
         raise OpmlError(f"{origin}: larger than {MAX_OPML_BYTES} bytes")
-    parser = _LineNumberingParser()
+    warnings: list[str] = []
     try:
-        parser.feed(body)
-        root = parser.close()
-    except ElementTree.ParseError as error:
-        line = error.position[0] if error.position else parser.current_line
-        message = str(error).split(": line ")[0]
-        raise OpmlError(f"{origin}:{line}: {message}") from error
-    except DefusedXmlException as error:
-        raise OpmlError(f"{origin}:{parser.current_line}: refused: {error}") from error
-
-    def line_of(element: ElementTree.Element) -> int:
-        return parser.lines.get(element, 0)
+        root, line_of = _parse_strict(body, origin)
+    except _StrictParseError as error:
+        text, repairs = decode(body.lstrip(b"\xef\xbb\xbf \t\r\n"), None, None)
+        text, mended = mend(re.sub(r"^<\?xml[^>]*\?>", "", text))
+        try:
+            root, line_of = _parse_strict(text.encode("utf-8"), origin)
+            done = ", ".join(repairs + mended)
+            warnings.append(f"{origin}:{error.line}: {error.message}; read it after mending: {done}")
+        except _StrictParseError:
+            root, line_of = _parse_recovering(text.encode("utf-8"), origin, error)
+            warnings.append(
+                f"{origin}:{error.line}: {error.message}; read by a recovering parser, outlines may be lost"
+            )
 
     if _local(root.tag) != "opml":
         raise OpmlError(f"{origin}:{line_of(root)}: the root element is <{_local(root.tag)}>, not <opml>")
@@ -87,41 +99,78 @@ def read_opml(body: bytes, origin: str = "<opml>") -> OpmlDocument:
     if body_element is None:
         raise OpmlError(f"{origin}:{line_of(root)}: <opml> has no <body>")
     head = next((child for child in root if _local(child.tag) == "head"), None)
-    title = _clean(head.findtext("title")) if head is not None else None
+    title_element = next((child for child in head if _local(child.tag) == "title"), None) if head is not None else None
+    title = _clean(title_element.text) if title_element is not None else None
 
-    document = OpmlDocument(title)
-    _walk(body_element, [], document, origin, line_of)
+    document = OpmlDocument(title, warnings=warnings)
+    _walk(body_element, [], document, origin, line_of, {})
     for warning in document.warnings:
         log.warning("%s", warning)
     return document
 
 
+class _StrictParseError(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line, self.message = line, message
+
+
+def _parse_strict(body: bytes, origin: str) -> tuple[Any, Callable[[Any], int]]:
+    parser = _LineNumberingParser()
+    try:
+        parser.feed(body)
+        root = parser.close()
+    except ElementTree.ParseError as error:
+        line = error.position[0] if error.position else parser.current_line
+        raise _StrictParseError(line, str(error).split(": line ")[0]) from error
+    except LookupError as error:
+        # expat knows fewer encodings than Python; the mended retry decodes it in Python.
+        raise _StrictParseError(1, str(error)) from error
+    except DefusedXmlException as error:
+        raise OpmlError(f"{origin}:{parser.current_line}: refused: {error}") from error
+    return root, lambda element: parser.lines.get(element, 0)
+
+
+def _parse_recovering(body: bytes, origin: str, error: _StrictParseError) -> tuple[Any, Callable[[Any], int]]:
+    try:
+        root = lxml.etree.fromstring(body, safe_xml_parser(recover=True, encoding="utf-8"))
+    except lxml.etree.XMLSyntaxError:
+        root = None
+    if root is None:
+        raise OpmlError(f"{origin}:{error.line}: {error.message}")
+    return root, lambda element: element.sourceline or 0
+
+
 def _walk(
-    parent: ElementTree.Element,
+    parent: Any,
     folders: list[str],
     document: OpmlDocument,
     origin: str,
-    line_of: Any,
+    line_of: Callable[[Any], int],
+    seen: dict[str, int],
 ) -> None:
     for outline in parent:
         if _local(outline.tag) != "outline":
             continue
         name = _clean(outline.get("text")) or _clean(outline.get("title"))
-        xml_url = _clean(outline.get("xmlUrl"))
+        xml_url = _clean(outline.get("xmlUrl")) or _clean(outline.get("xmlurl"))
         children = [child for child in outline if _local(child.tag) == "outline"]
         where = f"{origin}:{line_of(outline)}"
         if xml_url:
-            if urlsplit(xml_url).scheme not in ("http", "https") or not urlsplit(xml_url).hostname:
+            url = http_url(xml_url)
+            if url is None:
                 document.warnings.append(f"{where}: outline {name!r} has xmlUrl {xml_url!r}, not an http(s) URL")
+            elif url in seen:
+                document.warnings.append(f"{where}: outline {name!r} repeats the feed of line {seen[url]}; skipped")
             else:
-                document.sources.append(
-                    OpmlSource(xml_url, _clean(outline.get("htmlUrl")), name, _category(folders, outline))
-                )
+                seen[url] = line_of(outline)
+                html_url = http_url(_clean(outline.get("htmlUrl")))
+                document.sources.append(OpmlSource(url, html_url, name, _category(folders, outline)))
         elif not children:
             document.warnings.append(f"{where}: outline {name!r} has no xmlUrl and no child outlines; skipped")
         # An outline with children is a folder, even when it is also a feed (some readers write both).
         if children:
-            _walk(outline, [*folders, name or "untitled"], document, origin, line_of)
+            _walk(outline, [*folders, name or "untitled"], document, origin, line_of, seen)
 
 
 def _category(folders: list[str], outline: ElementTree.Element) -> str | None:

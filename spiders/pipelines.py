@@ -7,6 +7,7 @@ import time
 from scrapy import Spider
 from scrapy.crawler import Crawler
 
+from signpost.spiders.source_spider import batch_deadline
 from signpost.store.db import make_engine
 from signpost.store.pages import save_pages
 from signpost.store.records import FetchedPage
@@ -29,7 +30,9 @@ class PageWriterPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PageWriterPipeline:
-        return cls(crawler.settings.get("SIGNPOST_STORE_URL"))
+        pipeline = cls(crawler.settings.get("SIGNPOST_STORE_URL"))
+        crawler.signals.connect(pipeline.flush, signal=batch_deadline)
+        return pipeline
 
     def process_item(self, item: FetchedPage, spider: Spider | None = None) -> FetchedPage:
         self.buffer.append(item)
@@ -37,7 +40,7 @@ class PageWriterPipeline:
             self.flush()
         return item
 
-    def flush(self) -> None:
+    def flush(self, **signal_arguments: object) -> None:
         self.written += save_pages(self.engine, self.buffer)
         self.buffer = []
         self.last_flush = time.monotonic()

@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 from signpost.config.files import load_signpost_file
 from signpost.config.settings import Settings
 from signpost.spiders.discovery import Candidate, Discovery, discover
-from signpost.spiders.opml import OpmlSource, parse_opml, write_opml
-from signpost.spiders.urls import check_source_url
+from signpost.spiders.opml import OpmlSource, read_opml, write_opml
+from signpost.spiders.urls import UnsafeURLError, check_source_url, http_url
 from signpost.store.communities import save_community
 from signpost.store.records import Source
 from signpost.store.sources import get_source, list_sources, save_source
@@ -56,6 +56,8 @@ def add_source_from_url(
     options: dict | None = None,
 ) -> tuple[Source, Discovery]:
     """Discover what to crawl at ``url`` and save it as a source; raises when nothing usable is found."""
+    if http_url(url) is None:
+        raise UnsafeURLError(f"{url}: not a usable http(s) URL (a malformed host or port?)")
     check_source_url(url, settings.allow_private_addresses)
     discovery = discover(url, allow_private=settings.allow_private_addresses, user_agent=settings.crawler_user_agent)
     candidate = choose_candidate(discovery, kind)
@@ -158,7 +160,10 @@ def sync_file(engine: Engine, settings: Settings, path: Path) -> SyncReport:
 def import_opml(engine: Engine, settings: Settings, path: Path, communities: list[str] = ()) -> SyncReport:
     """Save every feed of an OPML file as a source; a malformed file raises OpmlError naming file and line."""
     report = SyncReport()
-    for entry in parse_opml(path.read_bytes(), origin=str(path)):
+    document = read_opml(path.read_bytes(), origin=str(path))
+    # Which outlines were skipped, and why, reach the admin (not only the log).
+    report.problems.extend(document.warnings)
+    for entry in document.sources:
         try:
             check_source_url(entry.url, settings.allow_private_addresses)
             save_source(

@@ -31,6 +31,11 @@ def scrapy_settings(settings: Settings) -> dict:
         "DOWNLOADER_MIDDLEWARES": {
             "signpost.spiders.middlewares.PrivateAddressMiddleware": 90,
             "signpost.spiders.middlewares.RetryBackoffMiddleware": 560,
+            # Scrapy's own, in their places, but raising errors of their own type (see describe_failure).
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "signpost.spiders.middlewares.TypedRobotsTxtMiddleware": 100,
+            "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+            "signpost.spiders.middlewares.TypedRedirectMiddleware": 600,
         },
         "ITEM_PIPELINES": {"signpost.spiders.pipelines.PageWriterPipeline": 300},
         "SIGNPOST_STORE_URL": settings.store_url,

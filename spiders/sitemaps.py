@@ -6,12 +6,13 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
-from urllib.parse import urljoin, urlsplit
 
 import lxml.etree
-from scrapy.utils.sitemap import sitemap_urls_from_robots
 
-from signpost.spiders.feeds import parse_date, safe_xml_parser
+from signpost.spiders.dates import parse_date
+from signpost.spiders.feed_text import TITLE_MAX_CHARS, plain
+from signpost.spiders.urls import http_url
+from signpost.spiders.xml_repair import BrokenXmlError, read_xml
 
 SitemapKind = Literal["urlset", "index"]
 
@@ -37,6 +38,8 @@ class SitemapEntry:
 class ParsedSitemap:
     kind: SitemapKind
     entries: list[SitemapEntry] = field(default_factory=list)
+    # Set when lxml's recovering parser had to guess, or lines of a text sitemap were not URLs.
+    warnings: list[str] = field(default_factory=list)
 
 
 def looks_like_sitemap(body: bytes) -> bool:
@@ -47,36 +50,39 @@ def looks_like_sitemap(body: bytes) -> bool:
     return b"<urlset" in head or b"<sitemapindex" in head or b":urlset" in head or b":sitemapindex" in head
 
 
-def parse_sitemap(body: bytes, base_url: str) -> ParsedSitemap:
+def parse_sitemap(body: bytes, base_url: str, charset: str | None = None) -> ParsedSitemap:
     """Read a sitemap (plain, gzipped or plain-text) or sitemap index; raise SitemapError when it is neither."""
     if body[:2] == GZIP_MAGIC:
         body = _gunzip(body)
-    stripped = body.lstrip(b"\xef\xbb\xbf \t\r\n")
+    stripped = body.lstrip(b"\xef\xbb\xbf \t\r\n\f")
     if not stripped:
         raise SitemapError("not a sitemap: the body is empty")
     if not stripped.startswith(b"<"):
         return _parse_text_sitemap(stripped, base_url)
     try:
-        # Recovering, like Scrapy's Sitemap: real sitemaps often carry an unescaped '&' in a URL.
-        root = lxml.etree.fromstring(stripped, safe_xml_parser(recover=True), base_url=base_url)
-    except lxml.etree.XMLSyntaxError as error:
-        raise SitemapError(f"not a sitemap: XML syntax error at line {error.lineno}: {error.msg}") from error
-    if root is None:
-        raise SitemapError("not a sitemap: no XML document")
+        # A bare '&' in a URL is mended before the parse, so "?id=5&page=2" keeps its "&page".
+        document = read_xml(stripped, base_url, charset)
+    except BrokenXmlError as error:
+        raise SitemapError(f"not a sitemap: {error}") from error
+    root = document.root
+    warnings = [document.recovered_from] if document.recovered_from else []
     name = _local(root)
     if name == "urlset":
-        return ParsedSitemap("urlset", _entries(root, "url", base_url))
+        return ParsedSitemap("urlset", _entries(root, "url", base_url), warnings)
     if name == "sitemapindex":
-        return ParsedSitemap("index", _entries(root, "sitemap", base_url))
+        return ParsedSitemap("index", _entries(root, "sitemap", base_url), warnings)
     raise SitemapError(f"not a sitemap: the root element is <{name}>, not <urlset> or <sitemapindex>")
 
 
 def sitemap_urls_from_robots_txt(text: str, base_url: str) -> list[str]:
     """The Sitemap: lines of a robots.txt, resolved against its URL, in order, without duplicates."""
     urls: list[str] = []
-    for url in sitemap_urls_from_robots(text.encode("utf-8", "replace"), base_url=base_url):
-        if urlsplit(url).scheme in ("http", "https") and url not in urls:
-            urls.append(url)
+    for line in text.splitlines():
+        directive, _, value = line.partition(":")
+        if directive.strip().lower() == "sitemap":
+            url = http_url(value.partition("#")[0], base_url)
+            if url and url not in urls:
+                urls.append(url)
     return urls
 
 
@@ -112,18 +118,22 @@ def _gunzip(body: bytes, max_size: int = MAX_SITEMAP_BYTES) -> bytes:
 
 
 def _parse_text_sitemap(body: bytes, base_url: str) -> ParsedSitemap:
-    # sitemaps.org also allows a plain list of URLs, one a line.
+    # sitemaps.org also allows a plain list of URLs, one a line; a stray line of anything else is skipped.
     lines = [line.strip() for line in body.decode("utf-8", "replace").splitlines() if line.strip()]
-    if not lines or not all(urlsplit(line).scheme in ("http", "https") for line in lines):
-        raise SitemapError("not a sitemap: neither XML nor a list of URLs")
     entries: list[SitemapEntry] = []
     seen: set[str] = set()
+    skipped = 0
     for line in lines:
-        url = urljoin(base_url, line)
-        if url not in seen:
+        url = http_url(line) if line[:4].lower() == "http" else None
+        if url is None:
+            skipped += 1
+        elif url not in seen:
             seen.add(url)
             entries.append(SitemapEntry(url))
-    return ParsedSitemap("urlset", entries)
+    if not entries:
+        raise SitemapError("not a sitemap: neither XML nor a list of URLs")
+    warnings = [f"skipped {skipped} line(s) that are not http(s) URLs"] if skipped else []
+    return ParsedSitemap("urlset", entries, warnings)
 
 
 def _entries(root: lxml.etree._Element, item_name: str, base_url: str) -> list[SitemapEntry]:
@@ -132,15 +142,14 @@ def _entries(root: lxml.etree._Element, item_name: str, base_url: str) -> list[S
     for item in root:
         if _local(item) != item_name:
             continue
-        loc = _child_text(item, "loc")
-        url = urljoin(base_url, loc) if loc else None
-        if not url or urlsplit(url).scheme not in ("http", "https") or url in seen:
+        url = http_url(_child_text(item, "loc"), base_url)
+        if not url or url in seen:
             continue
         seen.add(url)
         entry = SitemapEntry(url, lastmod=parse_date(_child_text(item, "lastmod")))
         news = _child(item, "news")
         if news is not None:
-            entry.title = _child_text(news, "title")
+            entry.title = plain(_child_text(news, "title"), TITLE_MAX_CHARS)
             entry.published = parse_date(_child_text(news, "publication_date"))
         entries.append(entry)
     return entries

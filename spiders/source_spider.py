@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
-from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.defer import deferred_from_coro
 from twisted.python.failure import Failure
 
-from signpost.spiders.feeds import FeedError, parse_feed
+from signpost.spiders.failures import describe_failure
+from signpost.spiders.feeds import FeedError, charset_of, parse_feed
 from signpost.spiders.listing import listing_links
 from signpost.spiders.sitemaps import SitemapError, parse_sitemap
-from signpost.spiders.urls import canonicalize_url
+from signpost.spiders.urls import canonicalize_url, http_url
 from signpost.store.db import make_engine
 from signpost.store.pages import get_validators, known_urls, record_sightings, save_validators
 from signpost.store.records import FeedEntry, FetchedPage
@@ -36,30 +40,23 @@ class SourceReport:
     etag: str | None = None
     last_modified: str | None = None
     requested: int = 0
+    # Said of a healthy source: a feed that had to be recovered, lines of a sitemap that were skipped.
+    notes: list[str] = field(default_factory=list)
+    # The new URL of a feed or sitemap that moved for good (301 or 308 all the way).
+    moved_to: str | None = None
+    # Set when the batch's deadline cut the crawl short: "running" (charged to it) or "waiting" (crawled next run).
+    cut_off: str | None = None
+    # Requests handed to Scrapy whose callback has not run yet, and of those, the ones being downloaded now.
+    open_requests: int = 0
+    downloading: int = 0
 
 
-def describe_failure(failure: Failure) -> tuple[int, str]:
-    """(HTTP status or 0, a sentence an admin understands) for a failed request."""
-    error = failure.value
-    if isinstance(error, HttpError):
-        status = error.response.status
-        return status, f"HTTP {status}"
-    name = type(error).__name__
-    message = str(error) or name
-    if "robots.txt" in message or (name == "IgnoreRequest" and "Forbidden by robots" in message):
-        return 0, "disallowed by robots.txt"
-    if "max redirections" in message.lower() or "redirect" in message.lower():
-        return 0, f"too many redirects ({message})"
-    if (
-        name == "DownloadCancelledError"
-        or "maxsize" in message.lower()
-        or "max size" in message.lower()
-        or "larger than download max size" in message
-    ):
-        return 0, "response too large (over the size limit, SIGNPOST_MAX_PAGE_BYTES)"
-    if "Timeout" in name or "timed out" in message.lower() or "took longer than" in message:
-        return 0, f"timed out ({message})"
-    return 0, f"{name}: {message}"
+# Sent when the batch's deadline comes: the report is written and buffered pages saved then, since closing waits
+# for downloads in flight and the parent's hard kill may come first.
+batch_deadline = object()
+
+# Statuses the callbacks see themselves; 3xx are left to the redirect middleware, which follows them.
+INDEX_STATUSES = [304, *range(400, 600)]
 
 
 class SourcesSpider(scrapy.Spider):
@@ -74,6 +71,7 @@ class SourcesSpider(scrapy.Spider):
         max_pages: int = 200,
         max_depth: int = 2,
         sitemap_days: int = 45,
+        deadline_at: float | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -86,12 +84,62 @@ class SourcesSpider(scrapy.Spider):
         self.new_validators: dict[str, tuple[str | None, str | None]] = {}
         self.listing_pages_seen: dict[int, int] = {}
         self.requested_urls: set[str] = set()
+        # A wall-clock time (time.time()) set by the parent, so the child's start-up counts against it too.
+        self.deadline_at = deadline_at
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourcesSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider._reached_downloader, signal=signals.request_reached_downloader)
+        crawler.signals.connect(spider._left_downloader, signal=signals.request_left_downloader)
+        crawler.signals.connect(spider._dropped, signal=signals.request_dropped)
+        crawler.signals.connect(spider._opened, signal=signals.spider_opened)
+        return spider
 
     # -- starting points -------------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for source in self.sources.values():
             yield self._index_request(source["url"], source, kind=source["kind"], depth=0, conditional=True)
+
+    # -- the batch's deadline ---------------------------------------------------------------------------
+
+    def _opened(self, spider: scrapy.Spider) -> None:
+        if self.deadline_at:
+            from twisted.internet import reactor
+
+            reactor.callLater(max(0.0, self.deadline_at - time.time()), self._deadline_reached)  # type: ignore[attr-defined]
+
+    def _deadline_reached(self) -> None:
+        """Close before the parent's hard kill, saying which sources were still running and which never got a turn."""
+        self.mark_cut_off()
+        self.crawler.signals.send_catch_log(batch_deadline, spider=self)
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason="batch_deadline"))
+
+    def mark_cut_off(self) -> None:
+        """Sources with requests still open are "running" when one is at the downloader, else "waiting" for a turn."""
+        for report in self.reports.values():
+            if report.open_requests > 0:
+                report.cut_off = "running" if report.downloading > 0 else "waiting"
+
+    def _counted(self, request: scrapy.Request) -> scrapy.Request:
+        self.reports[request.meta["source_id"]].open_requests += 1
+        return request
+
+    def _answered(self, meta: dict) -> None:
+        self.reports[meta["source_id"]].open_requests -= 1
+
+    def _reached_downloader(self, request: scrapy.Request, spider: scrapy.Spider) -> None:
+        if request.meta.get("source_id") in self.reports:
+            self.reports[request.meta["source_id"]].downloading += 1
+
+    def _left_downloader(self, request: scrapy.Request, spider: scrapy.Spider) -> None:
+        if request.meta.get("source_id") in self.reports:
+            self.reports[request.meta["source_id"]].downloading -= 1
+
+    def _dropped(self, request: scrapy.Request, spider: scrapy.Spider) -> None:
+        if request.meta.get("source_id") in self.reports:
+            self._answered(request.meta)
 
     def _index_request(self, url: str, source: dict, *, kind: str, depth: int, conditional: bool) -> scrapy.Request:
         headers = {}
@@ -102,7 +150,7 @@ class SourcesSpider(scrapy.Spider):
             if last_modified:
                 headers["If-Modified-Since"] = last_modified
         callback = {"feed": self.parse_feed, "sitemap": self.parse_sitemap, "listing": self.parse_listing}[kind]
-        return scrapy.Request(
+        request = scrapy.Request(
             url,
             callback=callback,
             errback=self.index_failed,
@@ -112,9 +160,10 @@ class SourcesSpider(scrapy.Spider):
                 "source_id": source["id"],
                 "depth_in_source": depth,
                 "is_root": depth == 0,
-                "handle_httpstatus_all": True,
+                "handle_httpstatus_list": INDEX_STATUSES,
             },
         )
+        return self._counted(request)
 
     def _validators_for(self, url: str, source: dict) -> tuple[str | None, str | None]:
         if url == source["url"]:
@@ -136,6 +185,9 @@ class SourcesSpider(scrapy.Spider):
             report.ok = True
             report.etag = response.headers.get("ETag", b"").decode("latin-1") or None
             report.last_modified = response.headers.get("Last-Modified", b"").decode("latin-1") or None
+            reasons = response.meta.get("redirect_reasons", [])
+            if reasons and all(reason in (301, 308) for reason in reasons) and not response.meta.get("is_fallback"):
+                report.moved_to = response.url
         else:
             etag = response.headers.get("ETag", b"").decode("latin-1") or None
             modified = response.headers.get("Last-Modified", b"").decode("latin-1") or None
@@ -151,33 +203,42 @@ class SourcesSpider(scrapy.Spider):
             return
         report.ok = False
         report.error = message
+        for request in self._fallback_requests(meta):
+            report.error = f"{message}; used its {request.meta['fallback_kind']} {request.url} instead"
+            yield request
+
+    def _fallback_requests(self, meta: dict) -> Iterator[scrapy.Request]:
         source = self.sources[meta["source_id"]]
         fallbacks = (source.get("options") or {}).get("fallbacks", [])
         if fallbacks and not meta.get("is_fallback"):
             fallback = fallbacks[0]
-            report.error = f"{message}; used its {fallback['kind']} {fallback['url']} instead"
             request = self._index_request(fallback["url"], source, kind=fallback["kind"], depth=1, conditional=True)
-            request.meta["is_fallback"] = True
+            request.meta.update(is_fallback=True, fallback_kind=fallback["kind"])
             yield request
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
+        self._answered(response.meta)
         if response.status >= 400:
             yield from self._root_failed(response.meta, f"{response.url}: HTTP {response.status}")
             return
         if not self._check_index_response(response):
             return
         try:
-            feed = parse_feed(response.body, response.url)
+            feed = parse_feed(response.body, response.url, _charset(response))
         except FeedError as error:
             yield from self._root_failed(response.meta, f"broken feed at {response.url}: {error}")
             return
         if feed.warnings:
-            # A recovered feed may have lost its tail: take what it has, flag it, and go in another way too.
-            warning = f"broken feed at {response.url} (read {len(feed.entries)} entries): {feed.warnings[0]}"
-            yield from self._root_failed(response.meta, warning)
+            # A recovered feed may have lost its tail: the source is healthy, with a note, and its fallback is read too.
+            report = self.reports[response.meta["source_id"]]
+            report.notes.append(
+                f"broken feed at {response.url}, recovered {len(feed.entries)} entries: {feed.warnings[0]}"
+            )
+            yield from self._fallback_requests(response.meta)
         yield from self._article_requests(response.meta["source_id"], feed.entries)
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+        self._answered(response.meta)
         if response.status >= 400:
             yield from self._root_failed(response.meta, f"{response.url}: HTTP {response.status}")
             return
@@ -185,10 +246,12 @@ class SourcesSpider(scrapy.Spider):
             return
         source = self.sources[response.meta["source_id"]]
         try:
-            sitemap = parse_sitemap(response.body, response.url)
+            sitemap = parse_sitemap(response.body, response.url, _charset(response))
         except SitemapError as error:
             yield from self._root_failed(response.meta, f"broken sitemap at {response.url}: {error}")
             return
+        if sitemap.warnings:
+            self.reports[source["id"]].notes.append(f"sitemap at {response.url}: {sitemap.warnings[0]}")
         if sitemap.kind == "index":
             children = [
                 entry for entry in sitemap.entries if entry.lastmod is None or entry.lastmod >= self.sitemap_since
@@ -206,6 +269,7 @@ class SourcesSpider(scrapy.Spider):
         yield from self._article_requests(source["id"], entries)
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
+        self._answered(response.meta)
         if response.status >= 400:
             yield from self._root_failed(response.meta, f"{response.url}: HTTP {response.status}")
             return
@@ -236,6 +300,7 @@ class SourcesSpider(scrapy.Spider):
 
     def index_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
         request = failure.request
+        self._answered(request.meta)
         _, message = describe_failure(failure)
         yield from self._root_failed(request.meta, f"{request.url}: {message}")
 
@@ -246,7 +311,9 @@ class SourcesSpider(scrapy.Spider):
         source = self.sources[source_id]
         by_url: dict[str, FeedEntry] = {}
         for entry in entries:
-            by_url.setdefault(canonicalize_url(entry.url), entry)
+            # Parsers hand over checked URLs; a listing's or a fallback's could still be unusable: skip it.
+            if http_url(entry.url):
+                by_url.setdefault(canonicalize_url(entry.url), entry)
         report.items_found += len(by_url)
         record_sightings(self.engine, [(url, source_id) for url in by_url])
         already = known_urls(self.engine, by_url) | self.requested_urls
@@ -258,15 +325,18 @@ class SourcesSpider(scrapy.Spider):
             report.requested += 1
             self.requested_urls.add(url)
             # dont_filter: the dupefilter would silently drop the second hop of a redirect loop; we dedupe above.
-            yield scrapy.Request(
-                entry.url,
-                callback=self.parse_article,
-                errback=self.article_failed,
-                dont_filter=True,
-                meta={"source_id": source_id, "canonical_url": url, "feed_entry": _entry_json(entry)},
+            yield self._counted(
+                scrapy.Request(
+                    entry.url,
+                    callback=self.parse_article,
+                    errback=self.article_failed,
+                    dont_filter=True,
+                    meta={"source_id": source_id, "canonical_url": url, "feed_entry": _entry_json(entry)},
+                )
             )
 
     def parse_article(self, response: Response) -> Iterator[FetchedPage]:
+        self._answered(response.meta)
         report = self.reports[response.meta["source_id"]]
         report.pages_fetched += 1
         content_type = response.headers.get("Content-Type", b"").decode("latin-1") or None
@@ -284,6 +354,7 @@ class SourcesSpider(scrapy.Spider):
 
     def article_failed(self, failure: Failure) -> Iterator[FetchedPage]:
         request = failure.request
+        self._answered(request.meta)
         status, message = describe_failure(failure)
         report = self.reports[request.meta["source_id"]]
         report.pages_failed += 1
@@ -303,6 +374,10 @@ class SourcesSpider(scrapy.Spider):
 
     def report_dicts(self) -> list[dict]:
         return [asdict(report) for report in self.reports.values()]
+
+
+def _charset(response: Response) -> str | None:
+    return charset_of(response.headers.get("Content-Type", b"").decode("latin-1"))
 
 
 def _entry_json(entry: FeedEntry) -> dict:

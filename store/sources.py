@@ -237,3 +237,21 @@ def crawls_finished_since(engine: Engine, since: datetime) -> int:
             )
             or 0
         )
+
+
+def abandon_crawl(engine: Engine, crawl_id: int, reason: str) -> None:
+    """Close a crawl that never got its turn (its batch ran out of time): the source's health and next check stay."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(crawls).where(crawls.c.id == crawl_id).values(finished_at=utcnow(), ok=False, error=reason)
+        )
+
+
+def move_source(engine: Engine, source_id: int, url: str) -> bool:
+    """Point a source at the URL its feed or sitemap moved to for good; False when another source has that URL."""
+    with engine.begin() as connection:
+        taken = connection.scalar(select(sources.c.id).where(sources.c.url == url, sources.c.id != source_id))
+        if taken is not None:
+            return False
+        connection.execute(update(sources).where(sources.c.id == source_id).values(url=url))
+        return True

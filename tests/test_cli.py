@@ -7,6 +7,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -80,9 +82,14 @@ def test_admin_adds_lists_shows_disables_and_exports_sources(signpost, small_web
     imported = signpost("sources", "import-opml", str(exported)).output
     assert "Imported 1 sources" in imported
 
+    # A mismatched tag is recovered from; what was skipped, and why, is said.
     broken = tmp_path / "broken.opml"
     broken.write_text("<opml><body><outline xmlUrl='x'></body>")
-    assert str(broken) in signpost("sources", "import-opml", str(broken), expect=1).output
+    recovered = signpost("sources", "import-opml", str(broken)).output
+    assert f"{broken}:1: mismatched tag" in recovered and "xmlUrl 'x', not an http(s) URL" in recovered
+    not_xml = tmp_path / "not.opml"
+    not_xml.write_text("just words")
+    assert str(not_xml) in signpost("sources", "import-opml", str(not_xml), expect=1).output
 
 
 def test_sync_then_crawl_lands_every_article(signpost, small_web, tmp_path):
@@ -140,3 +147,35 @@ def test_bench_extraction_prints_both_extractors(signpost):
     result = signpost("bench", "extraction", str(shared_data("extraction-dev")), "--limit", "5", "--json")
     figures = json.loads(result.output.strip().splitlines()[-1])
     assert figures["pages"] == 5 and figures["signpost"]["f1"] > 0.5 and figures["trafilatura"]["f1"] > 0.5
+
+
+def test_stored_strings_print_as_text_not_markup(signpost, tmp_path):
+    feed = (
+        b"<rss version='2.0'><channel><title>Sector news [/] [bold]x\x1b[31m</title><link>/</link>"
+        b"<item><title>[red]Item[/red]</title><link>/posts/a-first-story-here</link></item></channel></rss>"
+    )
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body, status = (feed, 200) if self.path == "/feed.xml" else (b"", 404)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/feed.xml"
+        added = signpost("sources", "add", url).output
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "Sector news [/] [bold]x" in added and "[red]Item[/red]" in added
+    assert "\x1b" not in added
+    assert "Sector news [/] [bold]x" in signpost("sources", "list").output
+    assert "Sector news [/] [bold]x" in signpost("sources", "show", "1").output

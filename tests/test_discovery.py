@@ -254,3 +254,29 @@ def test_network_errors_become_problems() -> None:
     discovery = discover("http://127.0.0.1:9/", allow_private=True)
     assert discovery.candidates == []
     assert discovery.problems[0].startswith("http://127.0.0.1:9/: ConnectError")
+
+
+def test_base_href_is_honoured_and_rest_api_links_are_not_feeds(serve) -> None:
+    head = (
+        '<base href="/blog/">'
+        '<link rel="alternate" type="application/json" href="/wp-json/wp/v2/pages/7">'
+        '<link rel="alternate" type="application/rss+xml" href="feed.rss">'
+    )
+    latin1 = (RSS % "Caf\xe9 news".encode("latin-1")).replace(b'<?xml version="1.0"?>', b"")
+    site = serve(
+        {
+            "/": (200, HTML, page(head)),
+            "/blog/feed.rss": (200, {"Content-Type": "application/rss+xml; charset=iso-8859-1"}, latin1),
+        }
+    )
+    discovery = discover(site.url + "/", allow_private=True)
+    [feed] = [candidate for candidate in discovery.candidates if candidate.kind == "feed"]
+    assert (feed.url, feed.title) == (site.url + "/blog/feed.rss", "Café news")
+    assert "/wp-json/wp/v2/pages/7" not in site.requested
+
+
+@pytest.mark.parametrize("url", ["http://example.c[o.test/", "http://example.com:99999/", "example.c[o.test"])
+def test_a_malformed_url_is_a_problem_not_a_crash(url: str) -> None:
+    discovery = discover(url, allow_private=True)
+    assert discovery.candidates == []
+    assert "not a usable http(s) URL" in discovery.problems[0]

@@ -120,10 +120,9 @@ def test_truth_records_syndication_and_reuse() -> None:
     assert all(timedelta(0) < web.now - article.published <= timedelta(days=30) for article in articles)
 
 
-def test_large_web_builds_quickly() -> None:
-    started = time.perf_counter()
+def test_a_web_of_benchmark_size_builds() -> None:
+    # How long it takes is for `signpost bench pipeline` to report, not for a timed test on a shared machine.
     web = build_fixture_web([BBC], sites=500, articles_per_site=40)
-    assert time.perf_counter() - started < 5
     assert len(web.truth) == 20_000
     assert web.sites[-1].host == "127.0.2.250"
 
