@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,7 +32,9 @@ class Settings(BaseSettings):
         False, description="Allow sources on private or loopback addresses (tests and the demo need it)."
     )
 
-    download_timeout: float = Field(30.0, description="Seconds before a request is abandoned.")
+    download_timeout: float = Field(
+        30.0, description="Seconds a whole request may take (connect, headers, body, redirects) before it is abandoned."
+    )
     max_page_bytes: int = Field(5 * 1024 * 1024, description="Responses larger than this are refused.")
     max_redirects: int = Field(5, description="Redirects followed before a URL is given up.")
     retry_times: int = Field(2, description="Retries, with backoff, of a failed request.")
@@ -111,6 +114,18 @@ class Settings(BaseSettings):
     )
     requested_email_window_minutes: int = Field(60, description="Minutes over which asked-for emails are counted.")
     suggestions_per_hour: int = Field(10, description="Links one member may suggest in an hour.")
+    allowed_networks: list[str] = Field(
+        [],
+        description="Private networks (CIDR, e.g. 10.1.2.0/24) that may be fetched though private addresses are not.",
+    )
+    max_concurrent_fetches: int = Field(4, description="Pages the web app fetches at once; more wait their turn.")
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks_parse(cls, networks: list[str]) -> list[str]:
+        for network in networks:
+            ipaddress.ip_network(network, strict=False)  # a ValueError names the bad one
+        return networks
 
     # Deliverability: what mail systems answer (bounces, complaints) and signing; README "Deliverability".
     bounce_domain: str = Field(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import httpx
 from sqlalchemy import Engine
 
 from signpost.digests.render import DigestContent, load_content, period_label, plain_text, safe_url
@@ -19,6 +20,13 @@ logger = logging.getLogger(__name__)
 ITEMS_PER_SECTION = 5
 BLURB_CHARS = 200
 RETRY_STATUSES = {408, 425, 429, 500, 502, 503, 504}
+# Words that page a whole channel in Slack, Mattermost or Teams; a scraped title must not.
+MENTIONS = re.compile(r"@(channel|all|here|everyone)\b", re.IGNORECASE)
+
+# POSTs a JSON body to a URL, returns (HTTP status, start of the answer); raises PermissionError when the URL is
+# refused (a private address) and ConnectionError when there is no answer (network error, too slow).
+# spiders.fetch.json_poster is the one the product passes.
+PostJSON = Callable[[str, bytes], tuple[int, str]]
 
 
 @dataclass
@@ -30,22 +38,30 @@ class PostReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _lines(content: DigestContent, link: Callable[[str, str | None], str], bold: str) -> list[str]:
+def chat_text(value: str | None, slack: bool = False) -> str:
+    """Plain text that pings no one: @channel, @all, @here and @everyone get a word joiner after the @."""
+    text = MENTIONS.sub("@\u2060\\1", value or "")
+    # Slack's mrkdwn: < > & are the only characters that need escaping (<!channel> pings too).
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") if slack else text
+
+
+def _lines(content: DigestContent, link: Callable[[str, str | None], str], bold: str, slack: bool) -> list[str]:
     """A section heading then a line per item: linked title, source, a short blurb; all as plain text."""
     lines = []
     for section in content.sections:
-        lines.append(f"\n{bold}{plain_text(section.name)}{bold}")
+        lines.append(f"\n{bold}{chat_text(plain_text(section.name), slack)}{bold}")
         for item in section.items[:ITEMS_PER_SECTION]:
-            title = plain_text(item.title)
+            title = chat_text(plain_text(item.title))
             blurb = plain_text(item.blurb)
             if len(blurb) > BLURB_CHARS:
                 blurb = blurb[: BLURB_CHARS - 1].rstrip() + "…"
-            lines.append(f"• {link(title, safe_url(item.url))} ({plain_text(item.source_name)}): {blurb}")
+            source = chat_text(plain_text(item.source_name), slack)
+            lines.append(f"• {link(title, safe_url(item.url))} ({source}): {chat_text(blurb, slack)}")
     return lines
 
 
 def _slack_link(title: str, url: str | None) -> str:
-    # Slack's mrkdwn: < > & are the only characters that need escaping, and | ends a link's text.
+    # | ends a link's text in Slack's mrkdwn.
     title = title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "-")
     return f"<{url}|{title}>" if url else title
 
@@ -59,15 +75,17 @@ def payload(format_name: str, content: DigestContent, archive_url: str) -> dict:
     """The JSON body a webhook of this format expects for the digest."""
     heading = f"{content.community_name}: digest for {period_label(content.period_start, content.period_end)}"
     if format_name == "slack":
-        text = "\n".join([f"*{heading}*", *_lines(content, _slack_link, "*"), f"\n<{archive_url}|Read it on the web>"])
+        lines = _lines(content, _slack_link, "*", slack=True)
+        text = "\n".join([f"*{chat_text(heading, slack=True)}*", *lines, f"\n<{archive_url}|Read it on the web>"])
         return {"text": text, "unfurl_links": False}
+    heading = chat_text(heading)
     if format_name == "mattermost":
-        lines = _lines(content, _markdown_link, "**")
+        lines = _lines(content, _markdown_link, "**", slack=False)
         text = "\n".join([f"#### {heading}", *lines, f"\n[Read it on the web]({archive_url})"])
         return {"text": text}
     if format_name == "teams":
         body = [{"type": "TextBlock", "text": heading, "weight": "Bolder", "size": "Medium", "wrap": True}]
-        lines = _lines(content, _markdown_link, "**")
+        lines = _lines(content, _markdown_link, "**", slack=False)
         body += [{"type": "TextBlock", "text": line.strip(), "wrap": True} for line in lines]
         card = {
             "type": "AdaptiveCard",
@@ -104,42 +122,47 @@ def payload(format_name: str, content: DigestContent, archive_url: str) -> dict:
     }
 
 
-def deliver(client: httpx.Client, hook: Webhook, body: dict, attempts: int, backoff: float) -> tuple[bool, int, str]:
+def deliver(post: PostJSON, hook: Webhook, body: dict, attempts: int, backoff: float) -> tuple[bool, int, str]:
     """POST with retries on network errors and on statuses that say "try later"; (ok, attempts made, error)."""
     error = ""
+    encoded = json.dumps(body).encode()
     for attempt in range(1, attempts + 1):
         try:
-            response = client.post(hook.url, json=body)
-            if response.status_code < 300:
+            status, text = post(hook.url, encoded)
+            if status < 300:
                 return True, attempt, ""
-            error = f"HTTP {response.status_code}: {response.text[:200]}"
-            if response.status_code not in RETRY_STATUSES:
+            error = f"HTTP {status}: {text[:200]}"
+            if status not in RETRY_STATUSES:
                 return False, attempt, error
-        except httpx.HTTPError as failure:
-            error = f"{type(failure).__name__}: {failure}"
+        except PermissionError as refused:
+            return False, attempt, str(refused)
+        except ConnectionError as failure:
+            error = str(failure)
         if attempt < attempts:
             time.sleep(backoff * 2 ** (attempt - 1))
     return False, attempts, error
 
 
 def post_digest(
-    engine: Engine, digest_id: int, public_url: str, *, attempts: int = 4, backoff: float = 1.0, timeout: float = 10
+    engine: Engine, digest_id: int, public_url: str, *, post: PostJSON, attempts: int = 4, backoff: float = 1.0
 ) -> PostReport:
-    """Post an approved digest to each webhook of its community that has not had it yet; safe to run again."""
+    """Post an approved digest to each webhook of its community that has not had it yet; safe to run again.
+
+    ``post`` is spiders.fetch.json_poster: webhook URLs get the same address rules, deadline and caps as sources.
+    """
     content = load_content(engine, digest_id)
     report = PostReport(digest_id)
     hooks = community_webhooks(engine, content.community_id)
     todo = pending_posts(engine, digest_id, hooks)
     report.already = len(hooks) - len(todo)
     archive_url = f"{public_url.rstrip('/')}/c/{content.community_slug}/digests/{digest_id}"
-    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-        for hook in todo:
-            ok, made, error = deliver(client, hook, payload(hook.format, content, archive_url), attempts, backoff)
-            mark_post(engine, digest_id, hook.id, sent=ok, attempts=made, error=error or None)
-            if ok:
-                report.sent += 1
-            else:
-                report.failed += 1
-                report.errors.append(f"{hook.url}: {error}")
-                logger.warning("webhook %s failed after %d attempts: %s", hook.url, made, error)
+    for hook in todo:
+        ok, made, error = deliver(post, hook, payload(hook.format, content, archive_url), attempts, backoff)
+        mark_post(engine, digest_id, hook.id, sent=ok, attempts=made, error=error or None)
+        if ok:
+            report.sent += 1
+        else:
+            report.failed += 1
+            report.errors.append(f"{hook.url}: {error}")
+            logger.warning("webhook %s failed after %d attempts: %s", hook.url, made, error)
     return report

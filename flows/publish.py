@@ -9,6 +9,7 @@ from prefect import flow, get_run_logger, task
 from signpost.config.settings import load_settings
 from signpost.digests.delivery import queue_digest, send_digest
 from signpost.digests.webhooks import post_digest
+from signpost.spiders.fetch import FetchRules, json_poster
 from signpost.store.db import connect
 from signpost.store.digests import digests_to_publish
 
@@ -46,7 +47,9 @@ def send_task(digest_id: int) -> dict:
 def post_task(digest_id: int) -> dict:
     settings = load_settings()
     with connect(settings) as engine:
-        report = post_digest(engine, digest_id, settings.public_url)
+        # A chat app answers in well under the page deadline; a small answer cap is plenty.
+        rules = FetchRules.from_settings(settings, deadline=min(settings.download_timeout, 10.0), max_bytes=65536)
+        report = post_digest(engine, digest_id, settings.public_url, post=json_poster(rules))
     if report.failed:
         get_run_logger().warning("webhooks failing: %s", "; ".join(report.errors))
     return {"sent": report.sent, "failed": report.failed, "already": report.already}

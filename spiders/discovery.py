@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-import httpx
 import lxml.etree
 import lxml.html
 
 from signpost.spiders.feed_text import TITLE_MAX_CHARS, plain
 from signpost.spiders.feeds import FeedError, charset_of, looks_like_feed, parse_feed
+from signpost.spiders.fetch import (
+    DEFAULT_USER_AGENT,
+    Fetcher,
+    FetchError,
+    FetchResult,
+    FetchRules,
+    HttpFetcher,
+    check_url,
+)
 from signpost.spiders.listing import ListingLinks, listing_links, section_links
 from signpost.spiders.sitemaps import (
     SitemapEntry,
@@ -24,12 +30,11 @@ from signpost.spiders.sitemaps import (
     parse_sitemap,
     sitemap_urls_from_robots_txt,
 )
-from signpost.spiders.urls import UnsafeURLError, canonicalize_url, check_source_url, http_url
+from signpost.spiders.urls import AddressRules, UnsafeURLError, canonicalize_url, http_url
 from signpost.store.records import FeedEntry
 
 log = logging.getLogger(__name__)
 
-DEFAULT_USER_AGENT = "Signpost/0.1 (+https://github.com/signpost/signpost)"
 FEED_LINK_TYPES = frozenset(
     {"application/rss+xml", "application/atom+xml", "application/feed+json", "application/json", "application/rdf+xml"}
 )
@@ -37,117 +42,8 @@ COMMON_FEED_PATHS = ("/feed", "/feed/", "/rss", "/rss.xml", "/atom.xml", "/feed.
 MAX_HEAD_FEEDS = 4
 MAX_ROBOTS_SITEMAPS = 2
 MIN_LISTING_LINKS = 3
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 CandidateKind = Literal["feed", "sitemap", "listing"]
-
-
-class FetchError(Exception):
-    """A URL could not be fetched: network error, refused address, too many redirects, too large."""
-
-
-@dataclass
-class FetchResult:
-    url: str
-    final_url: str
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
-
-    @property
-    def content_type(self) -> str:
-        return self.headers.get("content-type", "")
-
-
-class Fetcher(Protocol):
-    """Fetches a URL; raises FetchError (or UnsafeURLError) when it cannot, returns any HTTP status."""
-
-    def __call__(self, url: str) -> FetchResult: ...
-
-
-class HttpFetcher:
-    """A careful GET: every redirect target re-checked, a size cap while streaming, a total deadline."""
-
-    def __init__(
-        self,
-        *,
-        allow_private: bool,
-        user_agent: str = DEFAULT_USER_AGENT,
-        timeout: float = 15.0,
-        max_redirects: int = 5,
-        max_bytes: int = 5 * 1024 * 1024,
-        url_check: Callable[[str], object] | None = None,
-    ) -> None:
-        self.user_agent = user_agent
-        self.timeout = timeout
-        self.max_redirects = max_redirects
-        self.max_bytes = max_bytes
-        # Called on the URL and on every redirect target; raises UnsafeURLError to refuse it.
-        self.url_check = url_check or (lambda url: check_source_url(url, allow_private))
-        self._client: httpx.Client | None = None
-
-    def __call__(self, url: str) -> FetchResult:
-        # A slow server can trickle bytes within the per-read timeout forever; bound the whole fetch too.
-        deadline = time.monotonic() + 2 * self.timeout
-        current = url
-        try:
-            for _ in range(self.max_redirects + 1):
-                self._check(current)
-                with self._http_client().stream("GET", current) as response:
-                    location = response.headers.get("location")
-                    if response.status_code in REDIRECT_STATUSES and location:
-                        current = urljoin(current, location)
-                        continue
-                    body = self._read(current, response, deadline)
-                    response_headers = {key.lower(): value for key, value in response.headers.items()}
-                    return FetchResult(url, current, response.status_code, response_headers, body)
-        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, UnicodeError) as error:
-            raise FetchError(f"{current}: {type(error).__name__}: {error}") from error
-        raise FetchError(f"{url}: more than {self.max_redirects} redirects")
-
-    def __enter__(self) -> HttpFetcher:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-
-    def _http_client(self) -> httpx.Client:
-        # One client per fetcher: building one loads the CA bundle, which costs more than a local request.
-        if self._client is None:
-            headers = {"User-Agent": self.user_agent, "Accept": "*/*"}
-            self._client = httpx.Client(timeout=self.timeout, follow_redirects=False, headers=headers)
-        return self._client
-
-    def _check(self, url: str) -> None:
-        try:
-            self.url_check(url)
-        except UnsafeURLError as error:
-            raise FetchError(f"refused: {error}") from error
-
-    def _read(self, url: str, response: httpx.Response, deadline: float) -> bytes:
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            raise FetchError(f"{url}: response of {int(declared)} bytes is over the {self.max_bytes} byte limit")
-        chunks: list[bytes] = []
-        received = 0
-        # iter_bytes decompresses, so the cap also stops a gzip bomb.
-        for chunk in response.iter_bytes():
-            received += len(chunk)
-            if received > self.max_bytes:
-                raise FetchError(f"{url}: response is over the {self.max_bytes} byte limit")
-            if time.monotonic() > deadline:
-                raise FetchError(f"{url}: download took longer than {2 * self.timeout:.0f} s")
-            chunks.append(chunk)
-        return b"".join(chunks)
 
 
 @dataclass
@@ -179,6 +75,7 @@ def discover(
     fetch: Fetcher | None = None,
     sample_size: int = 5,
     user_agent: str = DEFAULT_USER_AGENT,
+    rules: FetchRules | None = None,
 ) -> Discovery:
     """Find the feeds, sitemaps and listing page worth crawling for a URL, best first; never raises for I/O."""
     url = url.strip()
@@ -186,11 +83,12 @@ def discover(
         url = "https://" + url
     if http_url(url) is None:
         return Discovery(url, problems=[f"{url}: not a usable http(s) URL (a malformed host or port?)"])
+    rules = rules or FetchRules(addresses=AddressRules(allow_private), user_agent=user_agent)
     try:
-        check_source_url(url, allow_private)
+        check_url(url, rules)
     except UnsafeURLError as error:
         return Discovery(url, problems=[str(error)])
-    own_fetcher = HttpFetcher(allow_private=allow_private, user_agent=user_agent) if fetch is None else None
+    own_fetcher = HttpFetcher(rules) if fetch is None else None
     try:
         discovery = _Run(fetch or own_fetcher, sample_size).discover(url)  # type: ignore[arg-type]
     finally:

@@ -1,8 +1,9 @@
-"""Downloader middlewares: refuse private addresses (redirects included), back off before retries, typed refusals."""
+"""The crawl's guards: private addresses refused (redirects too, resolved once), backed-off retries, typed refusals."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
@@ -11,35 +12,100 @@ from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from scrapy.resolver import CachingThreadedResolver, dnscache
 from scrapy.robotstxt import RobotParser
+from scrapy.settings import BaseSettings
+from scrapy.utils.misc import load_object
+from twisted.internet import defer, threads
+from twisted.internet.error import DNSLookupError
+from twisted.internet.interfaces import IResolverSimple
+from zope.interface import implementer
 
-from signpost.spiders.urls import is_private_host
+from signpost.spiders.urls import AddressRules, UnsafeURLError, vetted_addresses
 
 
 class PrivateAddressRefused(IgnoreRequest):
     """The request's host is on a private or loopback network and those are not allowed."""
 
 
-class PrivateAddressMiddleware:
-    """Checks every request, so a public feed cannot point or redirect the crawler into a private network."""
+def address_rules(settings: BaseSettings) -> AddressRules:
+    return AddressRules.of(
+        settings.getbool("SIGNPOST_ALLOW_PRIVATE_ADDRESSES"), settings.getlist("SIGNPOST_ALLOWED_NETWORKS")
+    )
 
-    def __init__(self, allow_private: bool):
-        self.allow_private = allow_private
-        self.verdicts: dict[str, bool] = {}
+
+def host_lookup(settings: BaseSettings) -> Callable[[str], list[str]]:
+    """How host names are resolved: SIGNPOST_HOST_LOOKUP names the function (the tests script their DNS there)."""
+    return load_object(settings.get("SIGNPOST_HOST_LOOKUP", "signpost.spiders.urls.resolve_host"))
+
+
+class PrivateAddressMiddleware:
+    """Refuses a request early, with a clear reason and no retries, when its host is private or does not resolve.
+
+    The decisive check is VettingResolver's, made on the very lookup the connection uses; this one only spares a
+    private host its retries and says why.
+    """
+
+    def __init__(self, rules: AddressRules, lookup: Callable[[str], list[str]]):
+        self.rules = rules
+        self.lookup = lookup
+        self.verdicts: dict[str, str] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PrivateAddressMiddleware:
-        return cls(crawler.settings.getbool("SIGNPOST_ALLOW_PRIVATE_ADDRESSES"))
+        return cls(address_rules(crawler.settings), host_lookup(crawler.settings))
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
-        if self.allow_private:
+        if self.rules.allow_private:
             return None
         host = urlsplit(request.url).hostname or ""
         if host not in self.verdicts:
-            self.verdicts[host] = is_private_host(host)
+            try:
+                vetted_addresses(host, self.rules, self.lookup)
+                self.verdicts[host] = ""
+            except UnsafeURLError as error:
+                self.verdicts[host] = str(error)
         if self.verdicts[host]:
-            raise PrivateAddressRefused(f"{host} is a private or loopback address")
+            raise PrivateAddressRefused(self.verdicts[host])
         return None
+
+
+@implementer(IResolverSimple)
+class VettingResolver(CachingThreadedResolver):
+    """Scrapy's DNS_RESOLVER: resolves a host once, refuses it if any address is private, and hands the crawler the
+    vetted address to connect to, so a name cannot answer public to a check and private to the connection."""
+
+    def __init__(self, reactor, cache_size: int, timeout: float, rules: AddressRules, lookup) -> None:
+        super().__init__(reactor, cache_size, timeout)
+        self.rules = rules
+        self.lookup = lookup
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, reactor) -> VettingResolver:
+        settings = crawler.settings
+        cache_size = settings.getint("DNSCACHE_SIZE") if settings.getbool("DNSCACHE_ENABLED") else 0
+        return cls(
+            reactor, cache_size, settings.getfloat("DNS_TIMEOUT"), address_rules(settings), host_lookup(settings)
+        )
+
+    def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> defer.Deferred[str]:
+        if name in dnscache:
+            return defer.succeed(dnscache[name])
+        found = threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), self._vetted_ipv4, name)
+        if dnscache.limit:
+            found.addCallback(self._cache_result, name)
+        return found
+
+    def _vetted_ipv4(self, name: str) -> str:
+        # Twisted's HTTP client connects over IPv4 to what this returns (Scrapy's default resolver is IPv4 only too).
+        try:
+            addresses = vetted_addresses(name, self.rules, self.lookup)
+        except UnsafeURLError as error:
+            raise DNSLookupError(str(error)) from error
+        ipv4 = [address for address in addresses if ":" not in address]
+        if not ipv4:
+            raise DNSLookupError(f"{name} has no IPv4 address")
+        return ipv4[0]
 
 
 class RetryBackoffMiddleware:

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from signpost.config.files import load_signpost_file
 from signpost.config.settings import Settings
 from signpost.spiders.discovery import Candidate, Discovery, discover
+from signpost.spiders.fetch import FetchRules
 from signpost.spiders.opml import OpmlSource, read_opml, write_opml
 from signpost.spiders.urls import UnsafeURLError, check_source_url, http_url
 from signpost.store.communities import save_community
@@ -58,8 +59,8 @@ def add_source_from_url(
     """Discover what to crawl at ``url`` and save it as a source; raises when nothing usable is found."""
     if http_url(url) is None:
         raise UnsafeURLError(f"{url}: not a usable http(s) URL (a malformed host or port?)")
-    check_source_url(url, settings.allow_private_addresses)
-    discovery = discover(url, allow_private=settings.allow_private_addresses, user_agent=settings.crawler_user_agent)
+    check_source_url(url, settings.allow_private_addresses, settings.allowed_networks)
+    discovery = discover(url, allow_private=settings.allow_private_addresses, rules=FetchRules.from_settings(settings))
     candidate = choose_candidate(discovery, kind)
     # The other ways in, so a crawl can still reach the site's articles when the chosen one breaks.
     fallbacks = [{"kind": other.kind, "url": other.url} for other in discovery.candidates if other.url != candidate.url]
@@ -131,7 +132,7 @@ def sync_file(engine: Engine, settings: Settings, path: Path) -> SyncReport:
         try:
             if declared_source.kind != "auto" or url in known:
                 kind = declared_source.kind if declared_source.kind != "auto" else known[url].kind
-                check_source_url(url, settings.allow_private_addresses)
+                check_source_url(url, settings.allow_private_addresses, settings.allowed_networks)
                 save_source(
                     engine,
                     url=url if url not in known else known[url].url,
@@ -165,7 +166,7 @@ def import_opml(engine: Engine, settings: Settings, path: Path, communities: lis
     report.problems.extend(document.warnings)
     for entry in document.sources:
         try:
-            check_source_url(entry.url, settings.allow_private_addresses)
+            check_source_url(entry.url, settings.allow_private_addresses, settings.allowed_networks)
             save_source(
                 engine,
                 url=entry.url,

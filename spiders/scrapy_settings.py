@@ -28,6 +28,9 @@ def scrapy_settings(settings: Settings) -> dict:
         "LOG_LEVEL": "WARNING",
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "SIGNPOST_ALLOW_PRIVATE_ADDRESSES": settings.allow_private_addresses,
+        "SIGNPOST_ALLOWED_NETWORKS": list(settings.allowed_networks),
+        # Resolves each host once and connects to the address it vetted: the crawl resists DNS rebinding.
+        "DNS_RESOLVER": "signpost.spiders.middlewares.VettingResolver",
         "DOWNLOADER_MIDDLEWARES": {
             "signpost.spiders.middlewares.PrivateAddressMiddleware": 90,
             "signpost.spiders.middlewares.RetryBackoffMiddleware": 560,

@@ -7,8 +7,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from signpost.config.settings import load_settings
-from signpost.spiders.discovery import FetchError, HttpFetcher
 from signpost.spiders.extract import extract_page
+from signpost.spiders.fetch import FetchError, FetchRules, fetch_url
 from signpost.store.records import Skipped
 
 
@@ -31,15 +31,8 @@ def extract_file_or_url(target: str, *, min_chars: int | None = None) -> dict:
             body = gzip.decompress(body)
         url, encoding = path.resolve().as_uri(), None
     else:
-        fetcher = HttpFetcher(
-            allow_private=settings.allow_private_addresses,
-            user_agent=settings.crawler_user_agent,
-            timeout=settings.download_timeout,
-            max_bytes=settings.max_page_bytes,
-            max_redirects=settings.max_redirects,
-        )
         try:
-            response = fetcher(target)
+            response = fetch_url(target, FetchRules.from_settings(settings))
         except FetchError as error:
             raise ValueError(str(error)) from error
         if not response.ok:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
 
 import pytest
 
 from signpost.spiders.discovery import FetchError, HttpFetcher, discover
-from signpost.spiders.urls import check_source_url
+from signpost.spiders.fetch import FetchRules
+from signpost.spiders.urls import AddressRules
 
 Route = tuple[int, dict[str, str], bytes]
 
@@ -35,7 +35,7 @@ ARTICLE_LINKS = "".join(
 class Site:
     """A tiny web site: fixed routes, and a log of the paths that were asked for."""
 
-    def __init__(self, routes: dict[str, Route | Callable[[BaseHTTPRequestHandler], None]]) -> None:
+    def __init__(self, routes: dict[str, Route | Callable[[BaseHTTPRequestHandler], None]], host: str) -> None:
         self.routes = routes
         self.requested: list[str] = []
         site = self
@@ -58,9 +58,9 @@ class Site:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((host, 0), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.url = f"http://{host}:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
@@ -73,8 +73,8 @@ class Site:
 def serve() -> Iterator[Callable[[dict], Site]]:
     sites: list[Site] = []
 
-    def start(routes: dict) -> Site:
-        sites.append(Site(routes))
+    def start(routes: dict, host: str = "127.0.0.1") -> Site:
+        sites.append(Site(routes, host))
         return sites[-1]
 
     yield start
@@ -193,28 +193,26 @@ def test_loopback_is_refused_unless_allowed(serve) -> None:
 
 def test_redirect_into_a_private_address_is_refused(serve) -> None:
     other = serve({"/": (200, XML, RSS % b"Internal")})
+    # 127.0.0.2 stands in for a public site (SIGNPOST_ALLOWED_NETWORKS); every other private address is refused.
     site = serve(
         {
             "/": (302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b""),
             "/inside": (301, {"Location": other.url + "/"}, b""),
-        }
+        },
+        host="127.0.0.2",
     )
-    test_host = urlsplit(site.url).netloc
-
-    def public_except_the_test_site(url: str) -> str:
-        # The test site stands in for a public one; every other private address gets the real check.
-        return url if urlsplit(url).netloc == test_host else check_source_url(url, allow_private=False)
-
-    fetch = HttpFetcher(allow_private=False, url_check=public_except_the_test_site, timeout=2)
-    with pytest.raises(FetchError, match=r"refused: .*169\.254\.169\.254"):
+    rules = FetchRules(addresses=AddressRules.of(False, ["127.0.0.2/32"]), deadline=2)
+    fetch = HttpFetcher(rules)
+    with pytest.raises(FetchError, match=r"refused: 169\.254\.169\.254 resolves to 169\.254\.169\.254, a private"):
         fetch(site.url + "/")
-    with pytest.raises(FetchError, match=r"refused: .*private or loopback"):
+    with pytest.raises(FetchError, match=r"refused: 127\.0\.0\.1 resolves to 127\.0\.0\.1, a private or loopback"):
         fetch(site.url + "/inside")
     assert other.requested == []
-    discovery = discover(site.url + "/inside", allow_private=True, fetch=fetch)
+    discovery = discover(site.url + "/inside", allow_private=False, rules=rules)
     fetch.close()
     assert discovery.candidates == []
     assert "refused" in discovery.problems[0]
+    assert other.requested == []
 
 
 def test_too_many_redirects(serve) -> None:

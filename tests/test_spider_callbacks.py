@@ -22,6 +22,7 @@ from signpost.spiders.middlewares import (
     TypedRobotsTxtMiddleware,
 )
 from signpost.spiders.source_spider import SourcesSpider
+from signpost.spiders.urls import AddressRules, resolve_host
 from signpost.store.db import open_migrated_store
 from signpost.store.sources import save_source
 
@@ -189,8 +190,9 @@ def test_robots_middleware_raises_its_own_type() -> None:
 
 def test_private_address_middleware_refuses_loopback() -> None:
     with pytest.raises(PrivateAddressRefused):
-        PrivateAddressMiddleware(allow_private=False).process_request(Request("http://127.0.0.1:8080/feed"))
-    assert PrivateAddressMiddleware(allow_private=True).process_request(Request("http://127.0.0.1:8080/")) is None
+        PrivateAddressMiddleware(AddressRules(False), resolve_host).process_request(Request("http://127.0.0.1:8080/f"))
+    allowed = PrivateAddressMiddleware(AddressRules(True), resolve_host)
+    assert allowed.process_request(Request("http://127.0.0.1:8080/")) is None
 
 
 def test_at_the_deadline_sources_are_finished_running_or_waiting(spider) -> None:

@@ -13,6 +13,7 @@ import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 
 from signpost.config.settings import Settings
 from signpost.digests.render import plain_text, safe_url
@@ -24,6 +25,7 @@ from signpost.store.sources import list_sources, set_source_enabled
 from signpost.store.users import User, list_users, save_user, set_curator
 from signpost.web import security
 from signpost.web.charts import sparkline
+from signpost.web.fetching import fetches
 from signpost.web.members import EMAIL, community_by_slug
 from signpost.web.pages import check_csrf, redirect, render, require_admin, web
 
@@ -68,9 +70,10 @@ def sources_page(request: Request, user: User = Depends(require_admin)):
 
 
 @router.post("/sources")
-def add_source(
+async def add_source(
     request: Request, url: str = Form(""), community: list[str] = Form(default=[]), user: User = Depends(require_admin)
 ):
+    # Async so that discovery waits in the fetch pool (web/fetching.py), holding no request thread.
     context = web(request)
     url = url.strip()
     if context.hooks.add_source is None:
@@ -79,9 +82,12 @@ def add_source(
             "/admin/sources",
             flash="This web app was started without discovery: run `signpost sources add URL`.",
         )
-    known = {c.slug for c in list_communities(context.engine)}
+    known = {c.slug for c in await run_in_threadpool(list_communities, context.engine)}
+    wanted = [c for c in community if c in known]
     try:
-        source = context.hooks.add_source(context.engine, context.settings, url, [c for c in community if c in known])
+        source = await fetches(request).run(context.hooks.add_source, context.engine, context.settings, url, wanted)
+    except HTTPException:
+        raise
     except Exception as error:
         log.info("adding source %s: %r", url, error)
         return redirect(request, "/admin/sources", flash=f"Could not add {url}: {error}")
@@ -264,7 +270,8 @@ async def import_members_csv(
         return redirect(request, f"/admin/communities/{slug}", flash="That file is over 5 MB.")
     try:
         rows = _read_members_csv(data, community.topics)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, csv.Error) as error:
+        # csv.Error: a field over the csv module's limit (128 KiB), a stray NUL byte.
         return redirect(request, f"/admin/communities/{slug}", flash=f"Nothing imported: {error}")
     count = import_members(web(request).engine, community.id, rows, confirmed=confirmed == "1")
     state = "confirmed" if confirmed == "1" else "pending confirmation"

@@ -10,14 +10,15 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from signpost.config.settings import Settings
 from signpost.store.db import open_current_store
-from signpost.web import security
+from signpost.web import bounds, security
+from signpost.web.fetching import FetchGate
 from signpost.web.hooks import WebHooks
 from signpost.web.pages import CSRF_COOKIE, SignInRequired, WebContext, make_environment, render, signin_redirect
 
@@ -40,12 +41,22 @@ def create_app(settings: Settings, *, hooks: WebHooks | None = None) -> FastAPI:
         raise ValueError("the web app signs sessions and links: set SIGNPOST_SECRET_KEY")
     engine = open_current_store(settings.store_url)
 
+    gate = FetchGate(settings.max_concurrent_fetches)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         yield
+        gate.close()
         engine.dispose()
 
-    app = FastAPI(title="Signpost", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app = FastAPI(
+        title="Signpost",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+        dependencies=[Depends(bounds.integers_in_range)],
+    )
     app.state.web = WebContext(
         settings=settings,
         engine=engine,
@@ -53,6 +64,7 @@ def create_app(settings: Settings, *, hooks: WebHooks | None = None) -> FastAPI:
         hooks=hooks or WebHooks(),
         environment=make_environment(),
     )
+    app.state.fetches = gate
 
     @app.middleware("http")
     async def csrf_cookie_and_headers(request: Request, call_next):

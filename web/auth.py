@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from signpost.digests.notices import MailError, send_email
@@ -21,6 +22,7 @@ from signpost.web.pages import (
     web,
 )
 
+log = logging.getLogger(__name__)
 router = APIRouter(dependencies=[Depends(check_csrf)])
 
 
@@ -58,26 +60,32 @@ def signin_password(request: Request, email: str = Form(""), password: str = For
     return _sign_in(request, user.id, next)
 
 
+def _send_signin_link(settings, address: str, link: str) -> None:
+    # After the answer has gone: a slow or failing mail server must not tell who has an account.
+    minutes = settings.signin_link_minutes
+    try:
+        send_email(
+            settings,
+            address,
+            "Your Signpost sign-in link",
+            f"Open this link to sign in to Signpost. It works once, within {minutes} minutes:\n\n{link}\n\n"
+            "If you did not ask for it, ignore this email.\n",
+        )
+    except MailError as error:
+        log.warning("could not send a sign-in link: %s", error)
+
+
 @router.post("/signin/link")
-def signin_link_request(request: Request, email: str = Form("")):
-    """Email a sign-in link; the page says the same whether or not the address has an account."""
+def signin_link_request(request: Request, background: BackgroundTasks, email: str = Form("")):
+    """Email a sign-in link; the answer is the same, and as quick, whether or not the address has an account."""
     context = web(request)
     limits.allow_requested_email(request, email)
     user = find_user(context.engine, email)
+    # The same work either way: a token is signed for an unknown address too, then dropped.
+    token = security.signin_token(context.secret_key, user.id if user else 0, user.last_signin_at if user else None)
     if user is not None:
-        token = security.signin_token(context.secret_key, user.id, user.last_signin_at)
         link = f"{context.settings.public_url.rstrip('/')}/signin/link/{token}"
-        minutes = context.settings.signin_link_minutes
-        try:
-            send_email(
-                context.settings,
-                user.email,
-                "Your Signpost sign-in link",
-                f"Open this link to sign in to Signpost. It works once, within {minutes} minutes:\n\n{link}\n\n"
-                "If you did not ask for it, ignore this email.\n",
-            )
-        except MailError as error:
-            return render(request, "signin.html", status_code=503, next="/review", error=f"Could not send: {error}")
+        background.add_task(_send_signin_link, context.settings, user.email, link)
     return render(
         request,
         "message.html",
@@ -123,4 +131,7 @@ def signout(request: Request):
         end_session(context.engine, security.session_id(token))
     response = redirect(request, "/", flash="Signed out." if current_user(request) else None)
     response.delete_cookie(SESSION_COOKIE, path="/")
+    # A new CSRF cookie, as on sign-in: a token read while signed in is worthless after signing out.
+    request.state.csrf_seed = security.new_csrf_seed()
+    request.state.csrf_rotated = True
     return response

@@ -13,10 +13,11 @@ the draft page with the reason, and nothing is added.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from signpost.config.settings import Settings
@@ -60,6 +61,7 @@ from signpost.store.review import (
 )
 from signpost.store.scores import record_decision
 from signpost.store.users import User
+from signpost.web.fetching import fetches
 from signpost.web.pages import check_csrf, redirect, render, require_reviewer, require_user, web
 
 log = logging.getLogger(__name__)
@@ -286,7 +288,7 @@ def add_candidate(
     return _done(request, digest.id, f"item-{item_id}", flash="Added to the section.")
 
 
-def _fetch_article(request: Request, url: str) -> ExtractedArticle:
+async def _fetch_article(request: Request, url: str) -> ExtractedArticle:
     """Fetch and extract ``url`` through the hook; ValueError with a reason a curator can act on."""
     if safe_url(url) is None:
         # Only http(s): the extraction function would also read local files.
@@ -295,7 +297,9 @@ def _fetch_article(request: Request, url: str) -> ExtractedArticle:
     if extract_url is None:
         raise ValueError("this web app was started without page fetching; start it with `signpost web`")
     try:
-        found = extract_url(url)
+        found = await fetches(request).run(extract_url, url)
+    except HTTPException:
+        raise
     except ValueError as error:
         raise ValueError(f"could not use {url}: {error}") from error
     except Exception as error:
@@ -314,8 +318,12 @@ def _fetch_article(request: Request, url: str) -> ExtractedArticle:
     )
 
 
-def _add_link(request: Request, digest: Digest, topic_id: int, url: str, user: User) -> int:
-    article = _fetch_article(request, url)
+async def _add_link(request: Request, digest: Digest, topic_id: int, url: str, user: User) -> int:
+    article = await _fetch_article(request, url)
+    return await run_in_threadpool(_save_link, request, digest, topic_id, article, user)
+
+
+def _save_link(request: Request, digest: Digest, topic_id: int, article: ExtractedArticle, user: User) -> int:
     engine = web(request).engine
     article_id = save_manual_article(engine, article)
     title = plain_text(article.title) or article.canonical_url
@@ -336,18 +344,21 @@ def _add_link(request: Request, digest: Digest, topic_id: int, url: str, user: U
 
 
 @router.post("/digests/{digest_id}/topics/{topic_id}/link")
-def add_link(request: Request, digest_id: int, topic_id: int, url: str = Form(""), user: User = Depends(require_user)):
-    digest, community = _digest(request, user, digest_id)
+async def add_link(
+    request: Request, digest_id: int, topic_id: int, url: str = Form(""), user: User = Depends(require_user)
+):
+    # Async so that the fetch waits in the fetch pool (web/fetching.py), holding no request thread.
+    digest, community = await run_in_threadpool(_digest, request, user, digest_id)
     _topic(community, topic_id)
     try:
-        item_id = _add_link(request, digest, topic_id, url.strip(), user)
+        item_id = await _add_link(request, digest, topic_id, url.strip(), user)
     except (ValueError, DigestLockedError) as error:
-        return _done(request, digest.id, f"topic-{topic_id}", flash=f"Not added: {error}")
-    return _done(request, digest.id, f"item-{item_id}", flash="Link added.")
+        return await run_in_threadpool(_done, request, digest.id, f"topic-{topic_id}", flash=f"Not added: {error}")
+    return await run_in_threadpool(_done, request, digest.id, f"item-{item_id}", flash="Link added.")
 
 
 @router.post("/digests/{digest_id}/suggestions/{suggestion_id}")
-def handle_suggested(
+async def handle_suggested(
     request: Request,
     digest_id: int,
     suggestion_id: int,
@@ -355,20 +366,21 @@ def handle_suggested(
     topic_id: int = Form(0),
     user: User = Depends(require_user),
 ):
-    digest, community = _digest(request, user, digest_id)
-    suggestion = get_suggestion(web(request).engine, suggestion_id)
+    engine = web(request).engine
+    digest, community = await run_in_threadpool(_digest, request, user, digest_id)
+    suggestion = await run_in_threadpool(get_suggestion, engine, suggestion_id)
     if suggestion is None or suggestion["community_id"] != community.id:
         raise HTTPException(status_code=404, detail="Not found.")
     if action == "dismiss":
-        handle_suggestion(web(request).engine, suggestion_id, "dismissed", user.label)
-        return _done(request, digest.id, "suggestions", flash="Suggestion dismissed.")
+        await run_in_threadpool(handle_suggestion, engine, suggestion_id, "dismissed", user.label)
+        return await run_in_threadpool(_done, request, digest.id, "suggestions", flash="Suggestion dismissed.")
     _topic(community, topic_id)
     try:
-        item_id = _add_link(request, digest, topic_id, suggestion["url"], user)
+        item_id = await _add_link(request, digest, topic_id, suggestion["url"], user)
     except (ValueError, DigestLockedError) as error:
-        return _done(request, digest.id, "suggestions", flash=f"Not added: {error}")
-    handle_suggestion(web(request).engine, suggestion_id, "added", user.label)
-    return _done(request, digest.id, f"item-{item_id}", flash="Suggestion added.")
+        return await run_in_threadpool(_done, request, digest.id, "suggestions", flash=f"Not added: {error}")
+    await run_in_threadpool(handle_suggestion, engine, suggestion_id, "added", user.label)
+    return await run_in_threadpool(_done, request, digest.id, f"item-{item_id}", flash="Suggestion added.")
 
 
 def _preview_message(request: Request, digest: Digest, user: User, topic_ids: frozenset[int]):
@@ -428,9 +440,16 @@ def _send_now(settings: Settings, engine, digest_id: int) -> None:
 
 
 def _local_time(value: str, timezone: str) -> datetime:
+    """The moment a curator typed, in UTC; ValueError when it is no date, or one too far off to show in any zone."""
     when = datetime.fromisoformat(value)
     if when.tzinfo is None:
         when = when.replace(tzinfo=ZoneInfo(timezone))
+    try:
+        when = when.astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError(f"{value} is out of range") from error
+    if not 1 < when.year < 9999:
+        raise ValueError(f"{value} is out of range")
     return when
 
 
