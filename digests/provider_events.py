@@ -16,7 +16,6 @@ import re
 import time
 from collections.abc import Callable
 
-import httpx
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -25,7 +24,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from signpost.config.settings import Settings
 from signpost.store.suppressions import BounceReport
 
-MAX_CERTIFICATE_BYTES = 64 * 1024
 # Signed webhooks older than this are refused: a captured request cannot be replayed later.
 MAX_AGE_SECONDS = 15 * 60
 SNS_SIGNED_FIELDS = {
@@ -52,20 +50,8 @@ def _kind_of_status(status: str, default: str = "hard") -> str:
 
 # Amazon SES through SNS.
 
-CertificateFetcher = Callable[[str], bytes]
-
-
-def fetch_certificate(url: str) -> bytes:
-    """The PEM at ``url`` (already matched against the AWS pattern): no redirects, a size cap, a deadline."""
-    with httpx.stream("GET", url, timeout=10, follow_redirects=False) as response:
-        if response.status_code != 200:
-            raise Refused(f"the signing certificate answered {response.status_code}")
-        data = b""
-        for chunk in response.iter_bytes():
-            data += chunk
-            if len(data) > MAX_CERTIFICATE_BYTES:
-                raise Refused("the signing certificate is too large")
-    return data
+# GET a URL (one already matched against the AWS pattern) and return its body; ValueError when it cannot.
+Fetcher = Callable[[str], bytes]
 
 
 def sns_string_to_sign(message: dict) -> bytes:
@@ -81,7 +67,7 @@ def sns_string_to_sign(message: dict) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def verify_sns(message: dict, settings: Settings, fetch: CertificateFetcher = fetch_certificate) -> None:
+def verify_sns(message: dict, settings: Settings, fetch: Fetcher) -> None:
     """Check an SNS message's signature against its certificate, whose URL must be AWS's (the setting's pattern)."""
     url = str(message.get("SigningCertURL") or message.get("SigningCertUrl") or "")
     if not re.match(settings.sns_url_pattern, url) or not url.split("?", 1)[0].endswith(".pem"):
@@ -135,7 +121,7 @@ def ses_reports(notification: dict) -> list[BounceReport]:
     return []
 
 
-def read_sns(body: bytes, settings: Settings, fetch: CertificateFetcher = fetch_certificate) -> tuple[str, dict]:
+def read_sns(body: bytes, settings: Settings, fetch: Fetcher) -> tuple[str, dict]:
     """A verified SNS message: (its type, the message)."""
     message = _json(body)
     if not isinstance(message, dict):
@@ -144,14 +130,15 @@ def read_sns(body: bytes, settings: Settings, fetch: CertificateFetcher = fetch_
     return message["Type"], message
 
 
-def confirm_subscription(message: dict, settings: Settings) -> None:
+def confirm_subscription(message: dict, settings: Settings, fetch: Fetcher) -> None:
     """Visit a verified SubscriptionConfirmation's SubscribeURL, which must be AWS's too."""
     url = str(message.get("SubscribeURL") or "")
     if not re.match(settings.sns_url_pattern, url):
         raise Refused(f"the SubscribeURL {url[:200]!r} is not Amazon SNS's")
-    response = httpx.get(url, timeout=10, follow_redirects=False)
-    if response.status_code != 200:
-        raise Refused(f"SNS answered {response.status_code} to the subscription confirmation")
+    try:
+        fetch(url)
+    except ValueError as error:
+        raise Refused(f"the subscription could not be confirmed: {error}") from error
 
 
 # Postmark.

@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from test_web_support import HOSTILE_TITLE as HOSTILE
 from test_web_support import make_client, markup_problems, post, sign_in, web_settings
 
+from signpost.cli.running import web_hooks
 from signpost.digests.delivery import queue_digest, send_digest
 from signpost.store.digests import approve_digest
 from signpost.store.members import add_member, confirm_membership, join_community, membership_status
@@ -154,7 +155,8 @@ def mail_app(settings, inbox, seeded, sns_host):
     queue_digest(seeded.engine, app_settings, seeded.vol_digest)
     assert send_digest(seeded.engine, app_settings, seeded.vol_digest).sent == len(MEMBERS)
     rows = {row["email"].split("@")[0]: row for row in outbox_rows(seeded.engine, seeded.vol_digest)}
-    with make_client(app_settings) as client:
+    # The hooks `signpost web` and `serve` pass: the SNS certificate comes through spiders' one fetch.
+    with make_client(app_settings, hooks=web_hooks()) as client:
         yield client, rows, members, sendgrid_key, sns_host
 
 
@@ -203,11 +205,15 @@ def test_the_production_pattern_takes_only_https_certificates_of_amazon(mail_app
 
     _, _, _, _, (base, key) = mail_app
     message = sns_message(base, key, "Notification", Message="{}")
+
+    def never(url: str) -> bytes:
+        raise AssertionError(f"{url} was fetched")
+
     with pytest.raises(Refused, match="not Amazon SNS's"):
-        verify_sns(message, app_settings)  # the default pattern: https://sns.<region>.amazonaws.com/ only
+        verify_sns(message, app_settings, never)  # the default pattern: https://sns.<region>.amazonaws.com/ only
     for url in ("http://sns.eu-west-2.amazonaws.com/x.pem", "https://sns.eu-west-2.amazonaws.com.evil.example/x.pem"):
         with pytest.raises(Refused, match="not Amazon SNS's"):
-            verify_sns(dict(message, SigningCertURL=url), app_settings)
+            verify_sns(dict(message, SigningCertURL=url), app_settings, never)
 
 
 def test_postmark_sendgrid_and_mailgun_webhooks_check_their_signatures(mail_app, seeded):
@@ -307,6 +313,8 @@ def test_postmark_sendgrid_and_mailgun_webhooks_check_their_signatures(mail_app,
 def test_a_webhook_whose_secret_is_unset_is_not_there(client):
     for provider in ("postmark", "sendgrid", "mailgun"):
         assert client.post(f"/mail/events/{provider}", content=b"{}").status_code == 404
+    # SES needs the app's fetch (to get the signing certificate): an app started without it says so.
+    assert client.post("/mail/events/ses", content=b"{}").status_code == 503
 
 
 def test_the_admin_sees_why_each_address_is_suppressed_lifts_one_and_sees_every_rows_state(mail_app, seeded):

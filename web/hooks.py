@@ -29,9 +29,13 @@ from signpost.store.records import Source
 ExtractURL = Callable[[str], dict]
 # Discover what to crawl at a URL and save it as a source serving these communities; raises with the reason.
 AddSource = Callable[[Engine, Settings, str, list[str]], Source]
+# GET a small document (an SNS signing certificate, its subscribe link) through the one fetch for untrusted URLs,
+# following no redirect; its body, or ValueError saying why not.
+FetchURL = Callable[[Settings, str], bytes]
 
 
 @dataclass(frozen=True)
 class WebHooks:
     extract_url: ExtractURL | None = None
     add_source: AddSource | None = None
+    fetch_url: FetchURL | None = None

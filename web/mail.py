@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import partial
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import PlainTextResponse
@@ -21,6 +22,7 @@ from signpost.store.digests import get_digest, list_digests
 from signpost.store.outbox import outbox_rows
 from signpost.store.suppressions import BounceReport, delivery_state, lift_suppression, list_suppressions, record_bounce
 from signpost.store.users import User
+from signpost.web.fetching import fetches
 from signpost.web.pages import check_csrf, redirect, render, require_admin, web
 
 log = logging.getLogger(__name__)
@@ -54,12 +56,17 @@ def _refused(provider: str, error: Refused) -> HTTPException:
 @events.post("/ses")
 async def ses_event(request: Request):
     """Amazon SES notifications through an SNS topic's HTTPS subscription (raw message delivery off)."""
-    settings = web(request).settings
+    context = web(request)
+    settings = context.settings
+    if context.hooks.fetch_url is None:
+        raise HTTPException(status_code=503, detail="This web app was started without fetching: use signpost serve.")
     body = await _body(request)
+    fetch = partial(context.hooks.fetch_url, settings)
     try:
-        kind, message = await run_in_threadpool(provider_events.read_sns, body, settings)
+        # The signing certificate and the subscribe link are fetches: in the app's pool for them, off request threads.
+        kind, message = await fetches(request).run(provider_events.read_sns, body, settings, fetch)
         if kind == "SubscriptionConfirmation":
-            await run_in_threadpool(provider_events.confirm_subscription, message, settings)
+            await fetches(request).run(provider_events.confirm_subscription, message, settings, fetch)
             return PlainTextResponse("subscribed\n")
         if kind != "Notification":
             return PlainTextResponse("nothing to do\n")
