@@ -95,18 +95,31 @@ def clustering(
 def delivery(
     members: Annotated[int, typer.Option(help="Members the digest goes to, each following 1-3 topics.")] = 10000,
     topics: Annotated[int, typer.Option(help="Topics of the community (at most 7), 5 items each.")] = 6,
-    connections: Annotated[int, typer.Option(help="SMTP connections used at once.")] = 1,
+    connections: Annotated[int, typer.Option(help="SMTP connections used at once (by each process).")] = 1,
+    processes: Annotated[int, typer.Option(help="Sender processes, each with its connections.")] = 1,
     database_url: Annotated[
         str | None, typer.Option(help="An empty store to use instead of a temporary SQLite file.")
     ] = None,
+    smtp: Annotated[
+        str | None, typer.Option(help="Send into this SMTP server (HOST:PORT), e.g. Postfix's smtp-sink.")
+    ] = None,
+    postfix: Annotated[bool, typer.Option(help="Start Postfix's smtp-sink on loopback and send into it.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
 ) -> None:
-    """A digest for N members rendered and handed to a local aiosmtpd server: emails/s to render and to send."""
+    """A digest for N members rendered and handed to an SMTP server (a local aiosmtpd one unless --smtp or
+    --postfix): emails/s to render and to send; into --smtp or --postfix, Postfix's smtp-source is the anchor."""
     from signpost.bench.delivery import format_delivery_table, run_delivery_bench
 
     with progress_bar("sending") as update:
         result = run_delivery_bench(
-            members, topics=topics, connections=connections, store_url=database_url, progress=update
+            members,
+            topics=topics,
+            connections=connections,
+            processes=processes,
+            smtp=smtp,
+            postfix=postfix,
+            store_url=database_url,
+            progress=update,
         )
     if as_json:
         typer.echo(json.dumps(result))

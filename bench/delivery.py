@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from signpost.bench.postfix import PostfixSink, smtp_source_anchor
 from signpost.config.settings import Settings
 from signpost.digests.compose import compose_draft
 from signpost.digests.delivery import queue_digest, send_digest
@@ -171,53 +172,88 @@ class SmtpSink:
                 process.kill()
 
 
+def _bench_settings(folder: str, url: str, host: str, port: int, connections: int) -> Settings:
+    return Settings(
+        var_dir=Path(folder),
+        database_url=url,
+        secret_key="bench-secret",
+        mail_from="Volunteer managers network <digest@bench.example.org>",
+        smtp_host=host,
+        smtp_port=port,
+        smtp_security="none",
+        smtp_connections=connections,
+    )
+
+
+def _server(smtp: str | None, postfix: bool, sink_processes: int):
+    """The SMTP server to send into: ``host:port`` as given, Postfix's smtp-sink, or aiosmtpd processes."""
+    if postfix:
+        sink = PostfixSink()
+        return sink, "127.0.0.1", sink.port, "Postfix smtp-sink"
+    if smtp:
+        host, _, port = smtp.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"--smtp takes HOST:PORT, not {smtp!r}")
+        return None, host, int(port), f"the SMTP server at {smtp}"
+    sink = SmtpSink(sink_processes)
+    return sink, "127.0.0.1", sink.port, f"{sink_processes} aiosmtpd process(es)"
+
+
 def run_delivery_bench(
     members: int = 10000,
     *,
     topics: int = 6,
     items_per_topic: int = 5,
     connections: int = 1,
+    processes: int = 1,
     sink_processes: int = 1,
+    smtp: str | None = None,
+    postfix: bool = False,
     store_url: str | None = None,
     seed: int = 7,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
-    """Render and send a digest to ``members`` members through a local aiosmtpd server; emails/s of each part."""
+    """Render and send a digest to ``members`` members through an SMTP server; emails/s of each part.
+
+    Into ``smtp`` (HOST:PORT) or Postfix's smtp-sink (``postfix``), Postfix's smtp-source then pushes as many
+    messages of the same size over as many connections, in the same run: the anchor.
+    """
     with tempfile.TemporaryDirectory(prefix="signpost-bench-") as folder:
         url = store_url or f"sqlite:///{Path(folder) / 'bench.db'}"
         engine = open_migrated_store(url)
-        sink = SmtpSink(sink_processes)
+        sink, host, port, server_name = _server(smtp, postfix, sink_processes)
+        anchor: dict | None = None
         try:
-            port = sink.port
             started = time.perf_counter()
             digest_id = build_bench_store(engine, members, topics, items_per_topic, seed)
             setup_seconds = time.perf_counter() - started
-            settings = Settings(
-                var_dir=Path(folder),
-                database_url=url,
-                secret_key="bench-secret",
-                mail_from="Volunteer managers network <digest@bench.example.org>",
-                smtp_host="127.0.0.1",
-                smtp_port=port,
-                smtp_security="none",
-                smtp_connections=connections,
-            )
+            settings = _bench_settings(folder, url, host, port, connections)
             started = time.perf_counter()
             queued = queue_digest(engine, settings, digest_id)
             queue_seconds = time.perf_counter() - started
+            report = send_digest(engine, settings, digest_id, progress=progress, processes=processes)
             render_seconds, combinations, average_bytes, sample = _time_rendering(engine, settings, digest_id)
-            report = send_digest(engine, settings, digest_id, progress=progress)
-            received = sink.close()
+            if isinstance(sink, SmtpSink):
+                received = sink.close()
+            else:
+                received = {"messages": sink.messages() if sink else None, "distinct_message_ids": None}
+                anchor = smtp_source_anchor(f"{host}:{port}", queued, average_bytes, connections * processes)
         finally:
-            sink.kill()
+            if isinstance(sink, SmtpSink):
+                sink.kill()
+            elif sink is not None:
+                sink.close()
         counts = outbox_counts(engine, digest_id)
         engine.dispose()
-    ceiling = server_ceiling(sample, min(members, 2000), sink_processes, connections)
+    ceiling = server_ceiling(sample, min(members, 2000), sink_processes, connections) if anchor is None else None
+    send_rate = round(report.sent / report.seconds, 1) if report.seconds else None
     return {
         "members": members,
         "topics": topics,
         "items_per_topic": items_per_topic,
         "connections": connections,
+        "processes": processes,
+        "smtp_server": server_name,
         "smtp_server_processes": sink_processes,
         "database": url.split(":", 1)[0],
         "emails": queued,
@@ -228,10 +264,13 @@ def run_delivery_bench(
         "render_seconds": round(render_seconds, 2),
         "render_emails_per_second": round(queued / render_seconds, 1) if render_seconds else None,
         "send_seconds": round(report.seconds, 2),
-        "send_emails_per_second": round(report.sent / report.seconds, 1) if report.seconds else None,
+        "send_emails_per_second": send_rate,
+        "queue_and_send_seconds": round(queue_seconds + report.seconds, 2),
         "smtp_server_ceiling_per_second": ceiling,
+        "smtp_source": anchor,
         "sent": counts["sent"],
         "failed": counts["failed"],
+        "pending": counts["pending"] + counts["sending"],
         "received": received["messages"],
         "distinct_message_ids": received["distinct_message_ids"],
         "projected_80000_seconds": round(80000 * (queue_seconds / queued + report.seconds / max(report.sent, 1)), 1),
@@ -288,15 +327,32 @@ def server_ceiling(message: bytes, count: int, processes: int, connections: int)
 def format_delivery_table(result: dict) -> str:
     lines = [
         f"members {result['members']}, emails {result['emails']} ({result['topic_combinations']} topic combinations, "
-        f"{result['average_email_bytes']} bytes each), {result['connections']} SMTP connection(s) to "
-        f"{result['smtp_server_processes']} aiosmtpd process(es), "
-        f"{result['database']}",
-        f"{'stage':<10} {'seconds':>8} {'emails/s':>10}",
-        f"{'queue':<10} {result['queue_seconds']:>8} {'':>10}",
-        f"{'render':<10} {result['render_seconds']:>8} {result['render_emails_per_second']:>10}",
-        f"{'send':<10} {result['send_seconds']:>8} {result['send_emails_per_second']:>10}",
-        f"received by the SMTP server: {result['received']} ({result['distinct_message_ids']} distinct Message-IDs); "
-        f"80,000 projected: {result['projected_80000_seconds']} s",
-        f"the same server takes {result['smtp_server_ceiling_per_second']} emails/s from bare smtplib (its ceiling)",
+        f"{result['average_email_bytes']} bytes each), {result['processes']} process(es) with "
+        f"{result['connections']} SMTP connection(s) each to "
+        f"{result['smtp_server']}, {result['database']}",
+        f"{'stage':<16} {'seconds':>8} {'emails/s':>10}",
+        f"{'queue':<16} {result['queue_seconds']:>8} {'':>10}",
+        f"{'render (alone)':<16} {result['render_seconds']:>8} {result['render_emails_per_second']:>10}",
+        f"{'render and send':<16} {result['send_seconds']:>8} {result['send_emails_per_second']:>10}",
+        f"sent {result['sent']}, failed {result['failed']}, left pending {result['pending']}; queue and send "
+        f"{result['queue_and_send_seconds']} s; 80,000 projected: {result['projected_80000_seconds']} s",
     ]
+    if result["received"] is not None:
+        distinct = result["distinct_message_ids"]
+        lines.append(
+            f"received by the SMTP server: {result['received']}"
+            + (f" ({distinct} distinct Message-IDs)" if distinct is not None else "")
+        )
+    anchor = result.get("smtp_source")
+    if anchor and anchor.get("available"):
+        lines.append(
+            f"anchor, same run: {anchor['command']}: {anchor['messages']} in {anchor['seconds']} s, "
+            f"{anchor['emails_per_second']} emails/s"
+        )
+    elif anchor is not None:
+        lines.append("anchor: smtp-source not found (Debian: apt-get install postfix)")
+    if result["smtp_server_ceiling_per_second"] is not None:
+        lines.append(
+            f"the same server takes {result['smtp_server_ceiling_per_second']} emails/s from bare smtplib (its ceiling)"
+        )
     return "\n".join(lines)

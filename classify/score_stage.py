@@ -71,7 +71,9 @@ def score_community(
     if not community.topics:
         return report
     candidate_ids = community_article_ids(engine, community.id, since)
-    decisions = community_decisions(engine, community.id)
+    # Labels of archived topics stay in the store for when the topic comes back; the topics in use learn from theirs.
+    in_use = {topic.id for topic in community.topics}
+    decisions = [decision for decision in community_decisions(engine, community.id) if decision.topic_id in in_use]
     labelled_ids = sorted({decision.article_id for decision in decisions} - set(candidate_ids))
     stored = load_vectors(engine, embedder.name, candidate_ids + labelled_ids)
     scored_ids = [article_id for article_id in candidate_ids if article_id in stored]

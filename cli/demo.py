@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
-from datetime import timedelta
+import threading
+import time
+from contextlib import contextmanager, suppress
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import typer
@@ -20,10 +24,10 @@ CURATORS = (("sam.curator@demo.signpost.example", "Sam Okafor"), ("alex.curator@
 ADMIN = ("admin@demo.signpost.example", "Demo admin")
 
 
-def prepare_demo_environment(var_dir: Path, smtp_port: int) -> None:
+def prepare_demo_environment(var_dir: Path, smtp_port: int, web_port: int = 8000) -> None:
     """Loopback sources allowed and mail to the local sink; explicit settings still win."""
     os.environ["SIGNPOST_ALLOW_PRIVATE_ADDRESSES"] = "true"
-    os.environ.setdefault("SIGNPOST_PUBLIC_URL", "http://127.0.0.1:8000")
+    os.environ.setdefault("SIGNPOST_PUBLIC_URL", f"http://127.0.0.1:{web_port}")
     os.environ.setdefault("SIGNPOST_SESSION_COOKIE_SECURE", "false")
     os.environ["SIGNPOST_SMTP_HOST"] = "127.0.0.1"
     os.environ["SIGNPOST_SMTP_PORT"] = str(smtp_port)
@@ -67,50 +71,104 @@ def demo_community(engine) -> int:
     return community.id
 
 
-def run_demo(*, sites: int, articles_per_site: int, approve: bool, port: int = DEMO_PORT) -> None:
+def run_demo(
+    *,
+    sites: int,
+    articles_per_site: int,
+    approve: bool,
+    serve: bool = False,
+    port: int = DEMO_PORT,
+    web_port: int = 8000,
+) -> None:
+    """The demo's weekly run (unless ``approve`` or ``serve`` find the draft it made), then approve and send it,
+    or serve the fixture web, the mail sink and the web app until Ctrl-C."""
     from signpost.cli.context import settings_and_store
     from signpost.config.settings import load_settings
     from signpost.digests.mail_sink import MailSink
 
     var_dir = load_settings().var_dir
     with MailSink(var_dir / "mail") as sink:
-        prepare_demo_environment(var_dir, sink.port)
+        prepare_demo_environment(var_dir, sink.port, web_port)
         settings, engine = settings_and_store(migrate=True)
-        demo_community(engine)
-        digest_id = weekly_run(engine, settings, sites=sites, articles_per_site=articles_per_site, port=port)
+        made = demo_digest(engine) if approve or serve else None
+        if made is None:
+            demo_community(engine)
+            digest_id = weekly_run(engine, settings, sites=sites, articles_per_site=articles_per_site, port=port)
+        else:
+            digest_id, web_spec = made
+            console.print(f"Digest {digest_id}, drafted by an earlier `signpost demo`, is {web_spec['status']}.")
         if approve:
             publish_now(engine, digest_id)
-        console.print(f"\nMail written so far: {sink.count} messages in {sink.folder}/ (open them with any mail app).")
+        print_mail(sink)
+        if serve:
+            serve_demo(settings, engine, digest_id, web_port)
+            print_mail(sink)
+            return
+    print_next_steps(settings, digest_id, approve)
+
+
+def print_mail(sink) -> None:
+    files = len(list(sink.folder.glob("*.eml")))
+    console.print(
+        f"\nMail in {sink.folder}/: {files} messages ({sink.count} from this run); open them with any mail app."
+    )
+
+
+def print_next_steps(settings, digest_id: int, approve: bool) -> None:
     public = settings.public_url.rstrip("/")
     sign_in = f"sign in as {CURATORS[0][0]} with the password {DEMO_PASSWORD} (the admin is {ADMIN[0]}, same password)"
     if approve:
         console.print(
-            f"\n[bold]The digest is approved and sent.[/bold] Run `.venv/bin/signpost web` to read it at "
+            f"\n[bold]The digest is approved and sent.[/bold] Run `.venv/bin/signpost demo --serve` to read it at "
             f"{public}/c/{DEMO_COMMUNITY}/digests/{digest_id} (Atom: {public}/c/{DEMO_COMMUNITY}/feed.atom);"
             f"\nto see the review pages, {sign_in}."
         )
     else:
         console.print(
-            f"\n[bold]Review the draft:[/bold] run `.venv/bin/signpost web`, open {public}/review/digests/{digest_id}"
-            f"\nand {sign_in}.\nOr approve and send it from here: `.venv/bin/signpost demo --approve`."
+            f"\n[bold]Review the draft:[/bold] run `.venv/bin/signpost demo --serve` (the demo's sites, its mail sink "
+            f"and the web app), open {public}/review/digests/{digest_id}\nand {sign_in}."
+            "\nOr approve and send it from here: `.venv/bin/signpost demo --approve`."
         )
 
 
-def weekly_run(engine, settings, *, sites: int, articles_per_site: int, port: int) -> int:
-    """Serve the fixture web, add its sites as the community's sources, and run the weekly flow over it."""
-    from signpost.digests.periods import digest_period
-    from signpost.fixtureweb import FixtureServer, build_fixture_web
-    from signpost.flows.weekly import weekly_flow
-    from signpost.spiders.registry import NothingToCrawlError, add_source_from_url
+def demo_digest(engine) -> tuple[int, dict] | None:
+    """The newest digest of the demo community and how its fixture web was built, if a demo ran here before."""
     from signpost.store.communities import get_community
+    from signpost.store.digests import list_digests
 
-    community = get_community(engine, DEMO_COMMUNITY)
-    _, period_end = digest_period(community.schedule, community.timezone)
-    # The fixture web dates its articles in the weeks before `now`: end them where the digest's period ends.
-    web = build_fixture_web(
-        [DEMO_CORPUS], sites=sites, articles_per_site=articles_per_site, now=period_end - timedelta(minutes=5)
+    spec_file = _web_spec_file()
+    try:
+        community = get_community(engine, DEMO_COMMUNITY)
+    except LookupError:
+        return None
+    digests = list_digests(engine, community.id)
+    if not digests or not spec_file.exists():
+        return None
+    return digests[0].id, json.loads(spec_file.read_text(encoding="utf-8")) | {"status": digests[0].status}
+
+
+def _web_spec_file() -> Path:
+    from signpost.config.settings import load_settings
+
+    return load_settings().var_dir / "demo-web.json"
+
+
+def demo_fixture_web(spec: dict):
+    """The same fixture web as the run that drafted the digest: same sites, same articles, same dates."""
+    from signpost.fixtureweb import build_fixture_web
+
+    return build_fixture_web(
+        [DEMO_CORPUS],
+        sites=spec["sites"],
+        articles_per_site=spec["articles_per_site"],
+        now=datetime.fromisoformat(spec["now"]),
     )
-    console.print(f"Fixture web: {len(web.sites)} sector sites, {len(web.truth)} articles, on 127.0.x.y:{port}")
+
+
+@contextmanager
+def serving_fixture_web(web, port: int, settings):
+    from signpost.fixtureweb import FixtureServer
+
     try:
         server = FixtureServer(web, port=port, slow_seconds=settings.download_timeout + 5)
         server.start()
@@ -118,6 +176,81 @@ def weekly_run(engine, settings, *, sites: int, articles_per_site: int, port: in
         errors.print(f"[red]Cannot serve the fixture web on port {port}:[/red] {error}")
         raise typer.Exit(1) from error
     try:
+        yield server
+    finally:
+        server.stop()
+
+
+def serve_demo(settings, engine, digest_id: int, web_port: int) -> None:
+    """The demo's sites, its mail sink and the web app (with page fetching and sending), until Ctrl-C."""
+    from signpost.store.digests import load_items
+
+    spec = json.loads(_web_spec_file().read_text(encoding="utf-8"))
+    web = demo_fixture_web(spec)
+    with serving_fixture_web(web, spec["port"], settings), running_web_app(settings, web_port):
+        in_draft = {item.url for item in load_items(engine, digest_id)}
+        by_hand = next((url for url in sorted(web.truth) if url not in in_draft), None)
+        public = settings.public_url.rstrip("/")
+        # Said once everything answers, so what it names can be opened at once.
+        console.print(
+            f"\n[bold]Serving the demo until Ctrl-C:[/bold] its {len(web.sites)} sites on 127.0.x.y:{spec['port']}, "
+            f"the mail sink writing to var/mail/ (SMTP 127.0.0.1:{settings.smtp_port}), and the web app on {public}/."
+            f"\nReview the draft at {public}/review/digests/{digest_id}: sign in as {CURATORS[0][0]} with the password "
+            f"{DEMO_PASSWORD} (the admin is {ADMIN[0]}, same password)."
+            + (f"\nA demo article not in the draft, to add by hand: {by_hand}" if by_hand else ""),
+            soft_wrap=True,
+        )
+        with suppress(KeyboardInterrupt):
+            while True:
+                time.sleep(3600)
+    console.print("Stopped the web app, the demo's sites and its mail sink.")
+
+
+@contextmanager
+def running_web_app(settings, port: int):
+    """The web app (with page fetching and sending) in a thread, once it answers; stopped on the way out."""
+    import uvicorn
+
+    from signpost.cli.running import web_hooks
+    from signpost.web.app import create_app
+
+    app = create_app(settings, hooks=web_hooks(settings))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, proxy_headers=True, log_level="info"))
+    # Ctrl-C belongs to this (main) thread, which stops the server and then the rest.
+    server.install_signal_handlers = lambda: None
+    thread = threading.Thread(target=server.run, name="web", daemon=True)
+    thread.start()
+    while not server.started and thread.is_alive():
+        time.sleep(0.1)
+    if not server.started:
+        errors.print(f"[red]The web app could not start on 127.0.0.1:{port}[/red] (see the error above).")
+        raise typer.Exit(1)
+    try:
+        yield server
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def weekly_run(engine, settings, *, sites: int, articles_per_site: int, port: int) -> int:
+    """Serve the fixture web, add its sites as the community's sources, and run the weekly flow over it."""
+    from signpost.digests.periods import digest_period
+    from signpost.flows.weekly import weekly_flow
+    from signpost.spiders.registry import NothingToCrawlError, add_source_from_url
+    from signpost.store.communities import get_community
+
+    community = get_community(engine, DEMO_COMMUNITY)
+    _, period_end = digest_period(community.schedule, community.timezone)
+    # The fixture web dates its articles in the weeks before `now`: end them where the digest's period ends.
+    spec = {
+        "sites": sites,
+        "articles_per_site": articles_per_site,
+        "port": port,
+        "now": (period_end - timedelta(minutes=5)).isoformat(),
+    }
+    web = demo_fixture_web(spec)
+    console.print(f"Fixture web: {len(web.sites)} sector sites, {len(web.truth)} articles, on 127.0.x.y:{port}")
+    with serving_fixture_web(web, port, settings):
         for site in web.sites:
             try:
                 source, _ = add_source_from_url(engine, settings, site.base_url, communities=[DEMO_COMMUNITY])
@@ -125,8 +258,8 @@ def weekly_run(engine, settings, *, sites: int, articles_per_site: int, port: in
             except NothingToCrawlError as error:
                 console.print(f"  [yellow]{site.name}: {error}[/yellow]")
         report = weekly_flow(DEMO_COMMUNITY)
-    finally:
-        server.stop()
+    # `demo --serve` and `--approve` serve this very web again, so links added by hand resolve.
+    _web_spec_file().write_text(json.dumps(spec), encoding="utf-8")
     crawl, extract, classify, draft = report["crawl"], report["extract"], report["classify"], report["draft"]
     console.print(
         f"\nCrawled {crawl['sources']} sources ({crawl['sources_failed']} failing, as the fixture web intends): "

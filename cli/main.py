@@ -56,11 +56,13 @@ def migrate() -> None:
 @app.command()
 def sync(file: Annotated[Path, typer.Argument(help="YAML file of communities, topics and sources.")]) -> None:
     """Make the store match a sources-and-communities file (errors name the file, line and field)."""
-    from signpost.spiders.registry import sync_file
+    from signpost.spiders.registry import add_source_from_url
+    from signpost.spiders.urls import check_source_url
+    from signpost.store.sync import sync_file
 
     settings, engine = settings_and_store()
     try:
-        report = sync_file(engine, settings, file)
+        report = sync_file(engine, settings, file, discover=add_source_from_url, check_url=check_source_url)
     except ConfigError as error:
         errors.print(f"[red]{file} is not valid:[/red]\n{error}")
         raise typer.Exit(1) from error
@@ -163,13 +165,22 @@ def articles(
 def demo(
     sites: Annotated[int, typer.Option(help="Sites in the fixture web.")] = 12,
     articles_per_site: Annotated[int, typer.Option(help="Articles each site publishes.")] = 15,
-    approve: Annotated[bool, typer.Option(help="Approve the draft and send it to the mail sink in var/mail/.")] = False,
+    approve: Annotated[
+        bool, typer.Option(help="Approve the draft an earlier demo made (or make one) and send it to var/mail/.")
+    ] = False,
     port: Annotated[int, typer.Option(help="Port the fixture web's sites listen on (127.0.x.y).")] = 8321,
+    serve: Annotated[
+        bool, typer.Option(help="Keep the demo's sites, its mail sink and the web app running until Ctrl-C.")
+    ] = False,
+    web_port: Annotated[int, typer.Option(help="Port of the web app that --serve runs.")] = 8000,
 ) -> None:
-    """A demo consortium on a fixture web of sector sites: its weekly run drafts a digest for review."""
+    """A demo consortium on a fixture web of sector sites: its weekly run drafts a digest for review; --approve
+    approves and sends that draft, --serve serves the demo to review it in a browser."""
     from signpost.cli.demo import run_demo
 
-    run_demo(sites=sites, articles_per_site=articles_per_site, approve=approve, port=port)
+    run_demo(
+        sites=sites, articles_per_site=articles_per_site, approve=approve, serve=serve, port=port, web_port=web_port
+    )
 
 
 if __name__ == "__main__":

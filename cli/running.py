@@ -18,17 +18,22 @@ from signpost.cli.context import console, errors, settings_and_store
 PREFECT_PORT = 4200
 
 
-def web_hooks():
-    """What the web app may not import itself (DESIGN): fetching a page or a document, discovering a site's feeds."""
+def web_hooks(settings=None):
+    """What the web app may not import itself (DESIGN): fetching a page or a document, discovering a site's feeds,
+    and starting the publishing flow of a digest sent now."""
+    from signpost.cli.digests import start_publish_process
+    from signpost.config.settings import load_settings
     from signpost.spiders.registry import add_source_from_url
     from signpost.spiders.single_page import extract_file_or_url
     from signpost.web.hooks import WebHooks
 
+    var_dir = (settings or load_settings()).var_dir
     return WebHooks(
         extract_url=extract_file_or_url,
         add_source=lambda engine, settings, url, communities: add_source_from_url(
             engine, settings, url, communities=communities
         )[0],
+        start_publish=lambda digest_id: start_publish_process(digest_id, var_dir),
         fetch_url=fetch_small_document,
     )
 
@@ -83,7 +88,7 @@ def web(
     from signpost.web.server import serve
 
     settings, _ = settings_and_store()
-    serve(settings, host, port, hooks=web_hooks())
+    serve(settings, host, port, hooks=web_hooks(settings))
 
 
 def start_prefect_server(port: int) -> subprocess.Popen:
@@ -179,7 +184,7 @@ def serve(
 
         from signpost.flows.deployments import deployments, ensure_stage_limits
 
-        server = uvicorn.Server(uvicorn.Config(create_app(settings, hooks=web_hooks()), host=host, port=port))
+        server = uvicorn.Server(uvicorn.Config(create_app(settings, hooks=web_hooks(settings)), host=host, port=port))
         # The web app runs beside the deployments' runner; its own signal handlers would steal Ctrl-C from Prefect.
         server.install_signal_handlers = lambda: None
         web_thread = threading.Thread(target=server.run, name="web", daemon=True)

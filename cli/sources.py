@@ -54,7 +54,8 @@ def add(
         source, discovery = add_source_from_url(
             engine, settings, url, communities=community or [], name=name, kind=kind
         )
-    except (UnsafeURLError, NothingToCrawlError, LookupError) as error:
+    # ValueError also covers a --name with control characters, which the store refuses.
+    except (UnsafeURLError, NothingToCrawlError, ValueError, LookupError) as error:
         errors.print(f"[red]Cannot add {escape(url)}:[/red] {escape(str(error))}")
         raise typer.Exit(1) from error
     table = Table(title=Text(f"Found at {url}"))

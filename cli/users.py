@@ -23,6 +23,7 @@ def add(
     ] = "",
 ) -> None:
     """Add a user (or update one): an admin, a curator of some communities, or both."""
+    from signpost.config.models import plain_name
     from signpost.store.communities import get_community
     from signpost.store.users import save_user, set_curator
     from signpost.web.security import hash_password
@@ -32,8 +33,9 @@ def add(
         errors.print("[red]Use a password of at least 10 characters.[/red]")
         raise typer.Exit(1)
     try:
+        plain_name(name)
         communities = [get_community(engine, slug) for slug in curates or []]
-    except LookupError as error:
+    except (ValueError, LookupError) as error:
         errors.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from error
     user_id = save_user(

@@ -10,7 +10,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from signpost.config.models import SignpostFile
+from signpost.config.models import SignpostFile, message_of
+
+# Deeper than any sources-and-communities file needs; PyYAML's composer recurses and would hit Python's limit.
+MAX_DEPTH = 40
 
 
 @dataclass(frozen=True)
@@ -32,20 +35,63 @@ class ConfigError(ValueError):
         super().__init__("\n".join(str(problem) for problem in problems))
 
 
-def _plain(node: yaml.Node, lines: dict[tuple, int], loc: tuple) -> Any:
-    """The Python value of a composed node, recording the line of every location on the way."""
-    lines[loc] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        value = {}
-        for key_node, value_node in node.value:
-            key = key_node.value
-            lines[(*loc, key)] = key_node.start_mark.line + 1
-            value[key] = _plain(value_node, lines, (*loc, key))
-            lines[(*loc, key)] = key_node.start_mark.line + 1
-        return value
-    if isinstance(node, yaml.SequenceNode):
-        return [_plain(item, lines, (*loc, index)) for index, item in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))
+class SignpostLoader(yaml.SafeLoader):
+    """SafeLoader without anchors and aliases (a few hundred bytes of aliases expand to billions of nodes, and an
+    alias inside its own anchor loops) and with a cap on nesting: a config file has no need of either."""
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None, None, f"aliases (*{event.anchor}) are not allowed: write the value out", event.start_mark
+            )
+        if getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None, None, f"anchors (&{event.anchor}) are not allowed: write the value out", event.start_mark
+            )
+        self.depth = getattr(self, "depth", 0) + 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {MAX_DEPTH} levels deep", event.start_mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+class _Composed:
+    """Plain Python values from a composed document, the line of every location, and duplicate keys found."""
+
+    def __init__(self, loader: SignpostLoader, path: Path) -> None:
+        self.loader = loader
+        self.path = path
+        self.lines: dict[tuple, int] = {}
+        self.duplicates: list[tuple[tuple, int]] = []
+
+    def value(self, node: yaml.Node, loc: tuple = ()) -> Any:
+        self.lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            mapping: dict = {}
+            for key_node, value_node in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
+                line = key_node.start_mark.line + 1
+                if key in mapping:
+                    self.duplicates.append(((*loc, key), line))
+                    continue
+                self.lines[(*loc, key)] = line
+                mapping[key] = self.value(value_node, (*loc, key))
+                self.lines[(*loc, key)] = line
+            return mapping
+        if isinstance(node, yaml.SequenceNode):
+            return [self.value(item, (*loc, index)) for index, item in enumerate(node.value)]
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError) as error:
+            # A scalar YAML reads as a date that is no date (2026-02-30) raises ValueError, not a YAMLError.
+            field = ".".join(map(str, loc)) or "(top)"
+            problem = ConfigProblem(self.path, node.start_mark.line + 1, field, f"not a value YAML can read: {error}")
+            raise ConfigError([problem]) from error
 
 
 def _suggest(model: type[BaseModel], loc: tuple) -> str:
@@ -70,6 +116,31 @@ def _suggest(model: type[BaseModel], loc: tuple) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def _compose(path: Path, text: str) -> tuple[Any, dict[tuple, int]]:
+    """The document as plain values and the line of each location; ConfigError on bad or refused YAML."""
+    loader = SignpostLoader(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark else 0
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError([ConfigProblem(path, line, "(syntax)", f"not valid YAML: {problem}")]) from error
+    finally:
+        loader.dispose()
+    composed = _Composed(loader, path)
+    data = composed.value(root) if root is not None else {}
+    lines = composed.lines
+    if composed.duplicates:
+        raise ConfigError(
+            [
+                ConfigProblem(path, line, ".".join(map(str, loc)), "duplicate key: it is already given above")
+                for loc, line in composed.duplicates
+            ]
+        )
+    return data, lines
+
+
 def load_signpost_file(path: Path | str) -> SignpostFile:
     """Parse and validate one file; raise ConfigError naming file, line and field on any problem."""
     path = Path(path)
@@ -77,15 +148,7 @@ def load_signpost_file(path: Path | str) -> SignpostFile:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError([ConfigProblem(path, 0, "(file)", str(error))]) from error
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark else 0
-        problem = getattr(error, "problem", None) or str(error)
-        raise ConfigError([ConfigProblem(path, line, "(syntax)", f"not valid YAML: {problem}")]) from error
-    lines: dict[tuple, int] = {}
-    data = _plain(root, lines, ()) if root is not None else {}
+    data, lines = _compose(path, text)
     if not isinstance(data, dict):
         raise ConfigError(
             [ConfigProblem(path, lines.get((), 1), "(top)", "expected a mapping with 'communities' and 'sources'")]
@@ -98,7 +161,7 @@ def load_signpost_file(path: Path | str) -> SignpostFile:
             loc = tuple(detail["loc"])
             line = next((lines[loc[:cut]] for cut in range(len(loc), -1, -1) if loc[:cut] in lines), 0)
             field = ".".join(str(part) for part in loc) or "(top)"
-            message = detail["msg"]
+            message = message_of(detail)
             if detail["type"] == "extra_forbidden":
                 message = "unknown field" + _suggest(SignpostFile, loc)
             problems.append(ConfigProblem(path, line, field, message))

@@ -3,11 +3,32 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
 
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
+# C0 and C1 controls (CR, LF, tab, ...) and Unicode's line and paragraph separators: a name holding one breaks
+# mail headers and pages that put the name on one line.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def plain_name(value: str) -> str:
+    """The name itself, or ValueError when it holds a control character (a line break, a tab, ...)."""
+    found = CONTROL_CHARACTERS.search(value)
+    if found:
+        raise ValueError(f"a name may not contain control characters (found {found.group()!r})")
+    return value
+
+
+def clean_name(value: str) -> str:
+    """A name taken from elsewhere (a feed's title, an OPML outline) with control characters and runs of space
+    turned into single spaces: discovered names are cleaned, names people type are refused (plain_name)."""
+    return " ".join(CONTROL_CHARACTERS.sub(" ", value).split())
+
+
+Slug = Annotated[str, Field(pattern=SLUG, description="a-z, 0-9 and -, starting with a letter or digit")]
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(plain_name)]
 
 
 class Strict(BaseModel):
@@ -21,8 +42,8 @@ class Keywords(Strict):
 
 
 class TopicConfig(Strict):
-    slug: str = Field(pattern=SLUG)
-    name: str = Field(min_length=1)
+    slug: Slug
+    name: Name
     description: str = ""
     keywords: Keywords = Field(default_factory=Keywords)
     examples: list[HttpUrl] = Field(default_factory=list, description="URLs of articles that fit the topic.")
@@ -36,8 +57,8 @@ class WebhookConfig(Strict):
 
 
 class CommunityConfig(Strict):
-    slug: str = Field(pattern=SLUG)
-    name: str = Field(min_length=1)
+    slug: Slug
+    name: Name
     description: str = ""
     timezone: str = "Europe/London"
     schedule: str = Field("0 7 * * MON", description="Cron expression of the weekly run.")
@@ -73,7 +94,7 @@ class CommunityConfig(Strict):
 
 class SourceConfig(Strict):
     url: HttpUrl
-    name: str | None = None
+    name: Name | None = None
     kind: Literal["auto", "feed", "sitemap", "listing"] = "auto"
     communities: list[str] = Field(default_factory=list)
     enabled: bool = True
@@ -96,3 +117,20 @@ class SourceConfig(Strict):
 class SignpostFile(Strict):
     communities: list[CommunityConfig] = Field(default_factory=list)
     sources: list[SourceConfig] = Field(default_factory=list)
+
+
+SLUG_RULE = "use a-z, 0-9 and -, starting with a letter or digit (at most 63 characters)"
+
+
+def message_of(detail: dict) -> str:
+    """What one of pydantic's error details says, in the words files and forms both use."""
+    if detail["type"] == "string_pattern_mismatch" and detail["loc"][-1:] == ("slug",):
+        return SLUG_RULE
+    return detail["msg"].removeprefix("Value error, ")
+
+
+def problems_of(error: ValidationError) -> list[str]:
+    """Each problem of a failed validation as "field: message", for a form to show next to what was typed."""
+    return [
+        f"{'.'.join(str(part) for part in detail['loc']) or 'value'}: {message_of(detail)}" for detail in error.errors()
+    ]

@@ -86,8 +86,17 @@ class Settings(BaseSettings):
     smtp_timeout: float = Field(30.0, description="Seconds before an SMTP command is abandoned.")
     smtp_rate_limit: float = Field(0.0, description="Emails a second handed to the SMTP server; 0 means no limit.")
     smtp_connections: int = Field(1, description="SMTP connections used at once by one send.")
+    smtp_processes: int = Field(
+        1, description="Sender processes of one send, each with SIGNPOST_SMTP_CONNECTIONS connections; one a core."
+    )
     delivery_lease_seconds: int = Field(
         300, description="An outbox row left in sending this long (its sender died) is sent again."
+    )
+    delivery_retry_seconds: int = Field(
+        60, description="Seconds before an email the server did not take (down, timeout, 4xx) is tried again; doubles."
+    )
+    delivery_retry_max_seconds: int = Field(
+        3600, description="Longest wait between tries of an email; it is tried for as long as the outage lasts."
     )
 
     # The web app.

@@ -12,6 +12,7 @@ from signpost.digests.webhooks import post_digest
 from signpost.spiders.fetch import FetchRules, json_poster
 from signpost.store.db import connect
 from signpost.store.digests import digests_to_publish
+from signpost.store.outbox import delivery_summary
 
 
 @task(task_run_name="queue digest {digest_id}", retries=2, retry_delay_seconds=10)
@@ -23,8 +24,9 @@ def queue_task(digest_id: int) -> int:
     return rows
 
 
-# SMTP trouble is usually passing; each retry sends only the rows still pending, never one twice.
-@task(task_run_name="email digest {digest_id}", retries=3, retry_delay_seconds=[30, 120, 600], timeout_seconds=7200)
+# Retried only when the sender itself crashed; SMTP trouble is not an error of the run: rows it left waiting are
+# tried again by a later publish-due run once their wait is over, never sent twice.
+@task(task_run_name="email digest {digest_id}", retries=2, retry_delay_seconds=[30, 120], timeout_seconds=7200)
 def send_task(digest_id: int) -> dict:
     settings = load_settings()
     with connect(settings) as engine:
@@ -38,9 +40,23 @@ def send_task(digest_id: int) -> dict:
                 logger.info("emailed %d/%d members", done, total)
 
         report = send_digest(engine, settings, digest_id, progress=log_progress)
+        summary = delivery_summary(engine, digest_id, listed=0)
     if not report.finished:
-        raise RuntimeError(f"{report.retry_later} emails still to send: {'; '.join(report.errors[:3])}")
-    return {"total": report.total, "sent": report.sent, "failed": report.failed, "seconds": round(report.seconds, 1)}
+        logger.warning(
+            "%d emails waiting (%s); tried again from %s",
+            report.retry_later,
+            summary.last_error or "; ".join(report.errors[:3]),
+            f"{summary.next_attempt_at:%Y-%m-%d %H:%M} UTC" if summary.next_attempt_at else "the next run",
+        )
+    return {
+        "total": report.total,
+        "sent": report.sent,
+        "failed": report.failed,
+        "waiting": report.retry_later,
+        "last_error": summary.last_error,
+        "next_attempt_at": summary.next_attempt_at.isoformat() if summary.next_attempt_at else None,
+        "seconds": round(report.seconds, 1),
+    }
 
 
 @task(task_run_name="post digest {digest_id}", retries=2, retry_delay_seconds=60)

@@ -26,12 +26,16 @@ SCORING_LEAD = timedelta(days=3)
 
 @task(task_run_name="draft {community}", retries=1, retry_delay_seconds=10)
 def draft_task(community: str, period_start: datetime, period_end: datetime) -> dict:
-    """Draft (or redraft in place) the community's digest for the period; returns its id and section sizes."""
+    """Draft (or redraft in place) the community's digest for the period; returns its id and section sizes.
+
+    Sizes count the items in the draft (proposed or approved), not the candidates ranked for it nor the items
+    curators rejected; every topic in use is listed, an empty section as 0.
+    """
     settings = load_settings()
     with connect(settings) as engine:
         found = get_community(engine, community)
         digest_id = draft_digest(engine, found, period_start, period_end, actor="weekly flow")
-        items = load_items(engine, digest_id)
+        items = load_items(engine, digest_id, ("proposed", "approved"))
     per_topic = {topic.slug: sum(1 for item in items if item.topic_id == topic.id) for topic in found.topics}
     return {"digest_id": digest_id, "items": len(items), "per_topic": per_topic}
 
@@ -96,7 +100,7 @@ def weekly_flow(community: str, now: datetime | None = None) -> dict:
 
 
 def run_report_markdown(report: dict) -> str:
-    """The run report an admin reads in Prefect's UI: sources, articles, candidates and time per stage."""
+    """The run report an admin reads in Prefect's UI: sources, articles, drafted items and time per stage."""
     crawl, extract, classify, draft = report["crawl"], report["extract"], report["classify"], report["draft"]
     seconds = report["seconds"]
     lines = [
@@ -121,7 +125,7 @@ def run_report_markdown(report: dict) -> str:
             f"| score {slug} | {scored['articles']} articles, {scored['decisions']} decisions ({scored['seconds']} s) |"
         )
     lines.append(f"| draft | digest {draft['digest_id']}: {draft['items']} items |")
-    lines += ["", "Candidates per topic: " + ", ".join(f"{t} {n}" for t, n in draft["per_topic"].items())]
+    lines += ["", "Drafted items per topic: " + (", ".join(f"{t} {n}" for t, n in draft["per_topic"].items()) or "-")]
     if crawl["failures"]:
         lines += ["", "## Failing sources", *[f"- {source}: {error}" for source, error in crawl["failures"].items()]]
     return "\n".join(lines)

@@ -1,24 +1,21 @@
-"""Adding sources the way admins do: from a URL (with discovery), from OPML, or from a YAML file."""
+"""Adding sources the way admins do: from a URL (with discovery) or from OPML (``signpost sync`` is store.sync)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 
-from signpost.config.files import load_signpost_file
+from signpost.config.models import clean_name
 from signpost.config.settings import Settings
 from signpost.spiders.discovery import Candidate, Discovery, discover
 from signpost.spiders.fetch import FetchRules
 from signpost.spiders.opml import OpmlSource, read_opml, write_opml
 from signpost.spiders.urls import UnsafeURLError, check_source_url, http_url
-from signpost.store.communities import save_community
 from signpost.store.records import Source
 from signpost.store.sources import get_source, list_sources, save_source
-from signpost.store.users import save_user, set_curator
-from signpost.store.webhooks import save_webhooks
+from signpost.store.sync import SyncReport
 
 
 class NothingToCrawlError(ValueError):
@@ -31,8 +28,9 @@ def _default_name(candidate: Candidate, url: str, discovery: Discovery | None = 
     if candidate.kind == "sitemap" and discovery is not None:
         titled = [other for other in discovery.candidates if other.kind != "sitemap"]
     for found in titled:
-        if (found.title or "").strip():
-            return found.title.strip()[:200]
+        # A feed's title is the site's to choose: its line breaks and controls become spaces.
+        if clean_name(found.title or ""):
+            return clean_name(found.title)[:200]
     return urlsplit(url).hostname or url
 
 
@@ -76,88 +74,6 @@ def add_source_from_url(
     return get_source(engine, source_id), discovery
 
 
-@dataclass
-class SyncReport:
-    communities: list[str] = field(default_factory=list)
-    sources_added: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-
-def sync_file(engine: Engine, settings: Settings, path: Path) -> SyncReport:
-    """Make the store match a sources-and-communities file: communities first, then sources.
-
-    Sources of kind ``auto`` are discovered; a source that cannot be reached is reported, and the rest proceed.
-    """
-    declared = load_signpost_file(path)
-    report = SyncReport()
-    for community in declared.communities:
-        community_id = save_community(
-            engine,
-            slug=community.slug,
-            name=community.name,
-            description=community.description,
-            timezone=community.timezone,
-            schedule=community.schedule,
-            items_per_topic=community.items_per_topic,
-            topic_list=[
-                {
-                    "slug": topic.slug,
-                    "name": topic.name,
-                    "description": topic.description,
-                    "keywords_must": topic.keywords.must,
-                    "keywords_exclude": topic.keywords.exclude,
-                    "examples": topic.examples,
-                }
-                for topic in community.topics
-            ],
-        )
-        save_webhooks(engine, community_id, [(str(hook.url), hook.format) for hook in community.webhooks])
-        for email in community.curators:
-            # Curators named in a file sign in by emailed link until they set a password.
-            set_curator(engine, save_user(engine, email), community_id)
-        report.communities.append(community.slug)
-    known = {source.site_url: source for source in list_sources(engine)}
-    for declared_source in declared.sources:
-        url = str(declared_source.url)
-        options = {
-            key: value
-            for key, value in {
-                "allow": declared_source.allow,
-                "deny": declared_source.deny,
-                "max_depth": declared_source.max_depth,
-                "max_pages": declared_source.max_pages,
-            }.items()
-            if value
-        }
-        try:
-            if declared_source.kind != "auto" or url in known:
-                kind = declared_source.kind if declared_source.kind != "auto" else known[url].kind
-                check_source_url(url, settings.allow_private_addresses, settings.allowed_networks)
-                save_source(
-                    engine,
-                    url=url if url not in known else known[url].url,
-                    site_url=url,
-                    name=declared_source.name or (known[url].name if url in known else urlsplit(url).hostname or url),
-                    kind=kind,
-                    options=options,
-                    community_slugs=declared_source.communities,
-                    enabled=declared_source.enabled,
-                )
-            else:
-                add_source_from_url(
-                    engine,
-                    settings,
-                    url,
-                    communities=declared_source.communities,
-                    name=declared_source.name,
-                    options=options,
-                )
-            report.sources_added.append(url)
-        except (ValueError, LookupError) as error:
-            report.problems.append(f"{path}: source {url}: {error}")
-    return report
-
-
 def import_opml(engine: Engine, settings: Settings, path: Path, communities: list[str] = ()) -> SyncReport:
     """Save every feed of an OPML file as a source; a malformed file raises OpmlError naming file and line."""
     report = SyncReport()
@@ -171,7 +87,7 @@ def import_opml(engine: Engine, settings: Settings, path: Path, communities: lis
                 engine,
                 url=entry.url,
                 site_url=entry.site_url or entry.url,
-                name=entry.title or urlsplit(entry.url).hostname or entry.url,
+                name=clean_name(entry.title or "")[:200] or urlsplit(entry.url).hostname or entry.url,
                 kind="feed",
                 community_slugs=list(communities),
             )

@@ -57,6 +57,8 @@ def draft_candidates(
         .outerjoin(article_groups, article_groups.c.article_id == articles.c.id)
         .where(
             topics.c.community_id == community_id,
+            # An archived topic keeps its old scores but drafts nothing.
+            topics.c.archived_at.is_(None),
             topic_scores.c.excluded.is_(False),
             when >= since,
             when < until,

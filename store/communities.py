@@ -1,11 +1,18 @@
-"""Communities and their topics, as declared in config files (and later edited in the web app)."""
+"""Communities and their topics, as declared in config files (and later edited in the web app).
+
+A topic taken out of a community is archived, never deleted: curators' labels and the items of digests already
+sent refer to it. An archived topic is neither scored nor drafted nor offered to members; listing it again
+brings it back with its history.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, select, update
 
+from signpost.config.models import plain_name
 from signpost.store.db import utcnow
 from signpost.store.schema import communities, topics
 
@@ -19,6 +26,7 @@ class Topic:
     keywords_must: list[str] = field(default_factory=list)
     keywords_exclude: list[str] = field(default_factory=list)
     examples: list[str] = field(default_factory=list)
+    archived_at: datetime | None = None
 
 
 @dataclass
@@ -30,7 +38,13 @@ class Community:
     timezone: str
     schedule: str
     items_per_topic: int
-    topics: list[Topic] = field(default_factory=list)
+    topics: list[Topic] = field(default_factory=list)  # in use, in their order
+    archived_topics: list[Topic] = field(default_factory=list)
+
+    @property
+    def every_topic(self) -> list[Topic]:
+        """Topics in use, then archived ones: what a digest already sent may have sections for."""
+        return [*self.topics, *self.archived_topics]
 
 
 def save_community(
@@ -44,7 +58,13 @@ def save_community(
     items_per_topic: int = 5,
     topic_list: list[dict] = (),
 ) -> int:
-    """Insert or update a community and make its topics exactly ``topic_list`` (topics not listed are removed)."""
+    """Insert or update a community and make ``topic_list`` its topics, in that order.
+
+    Topics not listed are archived (their labels and published items stay); an archived topic listed again is
+    back in use. Names with control characters raise ValueError.
+    """
+    for checked in (name, *(topic["name"] for topic in topic_list)):
+        plain_name(checked)
     values = dict(
         name=name, description=description, timezone=timezone, schedule=schedule, items_per_topic=items_per_topic
     )
@@ -67,6 +87,7 @@ def save_community(
                 keywords_exclude=list(topic.get("keywords_exclude", [])),
                 examples=[str(url) for url in topic.get("examples", [])],
                 position=position,
+                archived_at=None,
             )
             if topic["slug"] in existing:
                 connection.execute(update(topics).where(topics.c.id == existing[topic["slug"]]).values(**topic_values))
@@ -76,7 +97,11 @@ def save_community(
                 )
         gone = set(existing) - {topic["slug"] for topic in topic_list}
         if gone:
-            connection.execute(delete(topics).where(topics.c.community_id == community_id, topics.c.slug.in_(gone)))
+            connection.execute(
+                update(topics)
+                .where(topics.c.community_id == community_id, topics.c.slug.in_(gone), topics.c.archived_at.is_(None))
+                .values(archived_at=utcnow())
+            )
         return community_id
 
 
@@ -85,9 +110,19 @@ def list_communities(engine: Engine) -> list[Community]:
         rows = connection.execute(select(communities).order_by(communities.c.slug)).all()
         topic_rows = connection.execute(select(topics).order_by(topics.c.community_id, topics.c.position)).all()
     by_community: dict[int, list[Topic]] = {}
+    archived: dict[int, list[Topic]] = {}
     for row in topic_rows:
-        by_community.setdefault(row.community_id, []).append(
-            Topic(row.id, row.slug, row.name, row.description, row.keywords_must, row.keywords_exclude, row.examples)
+        (by_community if row.archived_at is None else archived).setdefault(row.community_id, []).append(
+            Topic(
+                row.id,
+                row.slug,
+                row.name,
+                row.description,
+                row.keywords_must,
+                row.keywords_exclude,
+                row.examples,
+                row.archived_at,
+            )
         )
     return [
         Community(
@@ -99,6 +134,7 @@ def list_communities(engine: Engine) -> list[Community]:
             row.schedule,
             row.items_per_topic,
             by_community.get(row.id, []),
+            archived.get(row.id, []),
         )
         for row in rows
     ]

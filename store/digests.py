@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
 
 from signpost.store.db import dialect_insert, utcnow
-from signpost.store.schema import digest_events, digest_items, digests, webhook_posts, webhooks
+from signpost.store.schema import digest_events, digest_items, digests, outbox, webhook_posts, webhooks
 from signpost.store.scores import save_decision, withdraw_decision
 
 ITEM_STATES = ("proposed", "approved", "rejected")
@@ -303,8 +303,11 @@ def move_item(engine: Engine, item_id: int, position: int, actor: str) -> None:
         record_event(connection, row.digest_id, "item_moved", actor, item_id=item_id, position=position)
 
 
-def approve_digest(engine: Engine, digest_id: int, actor: str, scheduled_for: datetime | None = None) -> None:
-    """Approve the draft as it stands: items still proposed are approved with it, rejected ones stay out."""
+def approve_digest(
+    engine: Engine, digest_id: int, actor: str, scheduled_for: datetime | None = None, *, drop_undecided: bool = False
+) -> None:
+    """Approve the draft as it stands: items still proposed are approved with it (or, with ``drop_undecided``,
+    left out without teaching the ranking anything), rejected ones stay out."""
     now = utcnow()
     with engine.begin() as connection:
         status = connection.scalar(select(digests.c.status).where(digests.c.id == digest_id).with_for_update())
@@ -312,11 +315,13 @@ def approve_digest(engine: Engine, digest_id: int, actor: str, scheduled_for: da
             raise LookupError(f"no digest {digest_id}")
         if status != "draft":
             raise DigestLockedError(f"digest {digest_id} is already {status}")
-        connection.execute(
+        dropped = connection.execute(
             update(digest_items)
             .where(digest_items.c.digest_id == digest_id, digest_items.c.state == "proposed")
-            .values(state="approved")
-        )
+            .values(state="rejected" if drop_undecided else "approved")
+        ).rowcount
+        if drop_undecided and dropped:
+            record_event(connection, digest_id, "undecided_dropped", actor, items=dropped)
         connection.execute(
             update(digests)
             .where(digests.c.id == digest_id)
@@ -370,3 +375,33 @@ def digests_to_publish(engine: Engine, now: datetime, webhook_grace: timedelta =
     sent_recently = and_(digests.c.status == "sent", digests.c.updated_at >= now - webhook_grace, unposted)
     with engine.connect() as connection:
         return list(connection.scalars(select(digests.c.id).where(or_(due, sent_recently)).order_by(digests.c.id)))
+
+
+def cancel_approval(engine: Engine, digest_id: int, actor: str) -> None:
+    """Back to a draft an approved digest none of whose emails has been tried yet, and empty its outbox.
+
+    The digest row is written first, which locks it (a row lock on PostgreSQL, the write lock on SQLite), so a
+    sender claiming rows (which holds a shared lock on it, or checks it in its claiming statement) either went
+    before, and its rows are seen here, or comes after, and finds a draft.
+    """
+    with engine.begin() as connection:
+        locked = connection.execute(update(digests).where(digests.c.id == digest_id).values(updated_at=utcnow()))
+        if not locked.rowcount:
+            raise LookupError(f"no digest {digest_id}")
+        status = connection.scalar(select(digests.c.status).where(digests.c.id == digest_id))
+        if status != "approved":
+            raise DigestLockedError(f"digest {digest_id} is {status}; only an approved digest can be cancelled")
+        tried = connection.scalar(
+            select(func.count())
+            .select_from(outbox)
+            .where(outbox.c.digest_id == digest_id, or_(outbox.c.state != "pending", outbox.c.attempts > 0))
+        )
+        if tried:
+            raise DigestLockedError(f"digest {digest_id} has started going out ({tried} emails tried); too late")
+        connection.execute(delete(outbox).where(outbox.c.digest_id == digest_id))
+        connection.execute(
+            update(digests)
+            .where(digests.c.id == digest_id)
+            .values(status="draft", approved_by=None, approved_at=None, scheduled_for=None)
+        )
+        record_event(connection, digest_id, "approval_cancelled", actor)

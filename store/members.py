@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, delete, select, update
 
+from signpost.config.models import plain_name
 from signpost.store.db import dialect_insert, utcnow
 from signpost.store.schema import members, memberships, subscriptions, topics
 from signpost.store.suppressions import lift_in
@@ -35,6 +36,7 @@ def normalise_email(email: str) -> str:
 def add_member(engine: Engine, email: str, name: str = "") -> int:
     """The id of the member with this email, created if new; a name given later fills in an empty one."""
     email = normalise_email(email)
+    plain_name(name)
     with engine.begin() as connection:
         connection.execute(
             dialect_insert(connection, members)
@@ -166,6 +168,8 @@ def import_members(engine: Engine, community_id: int, rows: Sequence[MemberImpor
 
     ``confirmed=True`` is for lists whose consent was collected elsewhere. Returns the members now in the list.
     """
+    for row in rows:
+        plain_name(row.name)
     now = utcnow()
     status = "confirmed" if confirmed else "pending"
     allowed = None

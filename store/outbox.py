@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, exists, func, or_, select, text, update
+from sqlalchemy import Engine, and_, exists, func, or_, select, update
 
 from signpost.store.db import dialect_insert, utcnow
-from signpost.store.schema import members, memberships, outbox, subscriptions, suppressions
+from signpost.store.schema import digests, members, memberships, outbox, subscriptions, suppressions
 from signpost.store.suppressions import record_refusals
 
 OUTBOX_STATES = ("pending", "sending", "sent", "failed")
+# States a row ends in; a bounce or complaint heard later may move a sent row on to one of its own.
+FINAL_STATES = ("sent", "failed")
+# A digest's rows are sent while it is approved (or sent, for newcomers); a cancelled approval claims nothing.
+SENDABLE_DIGEST = ("approved", "sent")
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,11 @@ def release_stale(engine: Engine, digest_id: int, older_than: timedelta) -> int:
         return result.rowcount
 
 
+def _due(now: datetime):
+    """Pending rows whose wait, if any, is over."""
+    return or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now)
+
+
 def claim_rows(engine: Engine, digest_id: int, limit: int, tried_before: datetime | None = None) -> list[OutboxRow]:
     """Mark up to ``limit`` pending rows ``sending`` for this caller alone, and return them with their member.
 
@@ -120,10 +128,15 @@ def claim_rows(engine: Engine, digest_id: int, limit: int, tried_before: datetim
     server turned away for now waits for the next run instead of being hammered.
     """
     claim = uuid.uuid4().hex
+    now = utcnow()
     with engine.begin() as connection:
+        # Shared lock on the digest: a cancelled approval (which locks it for update) and a claim never overlap.
+        status = connection.scalar(select(digests.c.status).where(digests.c.id == digest_id).with_for_update(read=True))
+        if status not in SENDABLE_DIGEST:
+            return []
         pending = (
             select(outbox.c.id)
-            .where(outbox.c.digest_id == digest_id, outbox.c.state == "pending")
+            .where(outbox.c.digest_id == digest_id, outbox.c.state == "pending", _due(now))
             .order_by(outbox.c.id)
             .limit(limit)
         )
@@ -132,10 +145,11 @@ def claim_rows(engine: Engine, digest_id: int, limit: int, tried_before: datetim
         if connection.dialect.name == "postgresql":
             # Two senders of one digest take different rows instead of queueing on the same ones.
             pending = pending.with_for_update(skip_locked=True)
+        still_sendable = select(digests.c.id).where(digests.c.id == digest_id, digests.c.status.in_(SENDABLE_DIGEST))
         connection.execute(
             update(outbox)
-            .where(outbox.c.id.in_(pending.scalar_subquery()), outbox.c.state == "pending")
-            .values(state="sending", claim=claim, claimed_at=utcnow(), attempts=outbox.c.attempts + 1)
+            .where(outbox.c.id.in_(pending.scalar_subquery()), outbox.c.state == "pending", still_sendable.exists())
+            .values(state="sending", claim=claim, claimed_at=now, attempts=outbox.c.attempts + 1)
         )
         rows = connection.execute(
             select(outbox, members.c.email, members.c.name)
@@ -160,41 +174,6 @@ def claim_rows(engine: Engine, digest_id: int, limit: int, tried_before: datetim
     ]
 
 
-class OutboxMarks:
-    """Marks rows after their send, one commit per row, on a connection kept open for the whole batch."""
-
-    def __init__(self, connection) -> None:
-        self.connection = connection
-
-    def _set(self, row_id: int, **values: object) -> None:
-        with self.connection.begin():
-            if self.connection.dialect.name == "postgresql":
-                # Committed before the next send without waiting for the disk: a database crash could lose the
-                # last marks (those rows would be sent again, same Message-ID), a sender crash cannot.
-                self.connection.execute(text("SET LOCAL synchronous_commit = off"))
-            self.connection.execute(
-                update(outbox).where(outbox.c.id == row_id, outbox.c.state == "sending").values(**values)
-            )
-
-    def sent(self, row_id: int) -> None:
-        self._set(row_id, state="sent", sent_at=utcnow(), claim=None, last_error=None)
-
-    def failed(self, row_id: int, error: str) -> None:
-        """Given up on: the server refused the message for good."""
-        self._set(row_id, state="failed", claim=None, last_error=error[:2000])
-
-    def retry(self, row_id: int, error: str) -> None:
-        """Not sent, for a reason that may pass: back to pending for the next run."""
-        # claimed_at stays: it says when the row was last tried.
-        self._set(row_id, state="pending", claim=None, last_error=error[:2000])
-
-
-@contextmanager
-def outbox_marks(engine: Engine) -> Iterator[OutboxMarks]:
-    with engine.connect() as connection:
-        yield OutboxMarks(connection)
-
-
 def outbox_counts(engine: Engine, digest_id: int) -> dict[str, int]:
     """Rows of a digest by state (every state present, zero when none)."""
     with engine.connect() as connection:
@@ -216,3 +195,115 @@ def outbox_rows(engine: Engine, digest_id: int) -> list[dict]:
             .order_by(outbox.c.id)
         ).mappings()
         return [dict(row) for row in rows]
+
+
+def defer_waiting(engine: Engine, digest_id: int, error: str, next_attempt: Callable[[int], datetime]) -> int:
+    """Every due pending row of a digest waits: the server is down, so this run tried them all in effect.
+
+    ``next_attempt`` gives the time of a row's next try from its count of tries, so the wait grows as an outage
+    lasts. Returns the number of rows deferred.
+    """
+    now = utcnow()
+    deferred = 0
+    with engine.begin() as connection:
+        due = and_(outbox.c.digest_id == digest_id, outbox.c.state == "pending", _due(now))
+        for (attempts,) in connection.execute(select(outbox.c.attempts).where(due).distinct()).all():
+            deferred += connection.execute(
+                update(outbox)
+                .where(due, outbox.c.attempts == attempts)
+                .values(
+                    attempts=attempts + 1,
+                    claimed_at=now,
+                    last_error=error[:2000],
+                    next_attempt_at=next_attempt(attempts + 1),
+                    waiting_since=func.coalesce(outbox.c.waiting_since, now),
+                )
+            ).rowcount
+    return deferred
+
+
+def retry_waiting_now(engine: Engine, digest_id: int) -> int:
+    """Waiting rows of a digest become due at once (an admin's "retry now"); returns how many."""
+    with engine.begin() as connection:
+        return connection.execute(
+            update(outbox)
+            .where(outbox.c.digest_id == digest_id, outbox.c.state == "pending", outbox.c.next_attempt_at.is_not(None))
+            .values(next_attempt_at=None)
+        ).rowcount
+
+
+@dataclass(frozen=True)
+class DeliverySummary:
+    """Where a digest's emails are: counts by state, and what the curator needs to know of those not sent."""
+
+    counts: dict[str, int]
+    tried: int
+    waiting: int
+    waiting_since: datetime | None
+    next_attempt_at: datetime | None
+    last_error: str | None
+    waiting_rows: list[dict]
+    failed_rows: list[dict]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def queued(self) -> int:
+        """Pending rows that have never failed, and rows in the hands of a sender now."""
+        return self.counts["pending"] - self.waiting + self.counts["sending"]
+
+    @property
+    def all_sent(self) -> bool:
+        return self.total > 0 and self.counts["sent"] == self.total
+
+
+def delivery_summary(engine: Engine, digest_id: int, listed: int = 50) -> DeliverySummary:
+    """The state of a digest's outbox for its pages: up to ``listed`` waiting and failed rows with their errors."""
+    counts = outbox_counts(engine, digest_id)
+    waiting = and_(outbox.c.digest_id == digest_id, outbox.c.state == "pending", outbox.c.waiting_since.is_not(None))
+    columns = (outbox.c.id, members.c.email, outbox.c.attempts, outbox.c.last_error, outbox.c.claimed_at)
+    with engine.connect() as connection:
+        number, since, next_at = connection.execute(
+            select(func.count(), func.min(outbox.c.waiting_since), func.min(outbox.c.next_attempt_at)).where(waiting)
+        ).one()
+        tried = connection.scalar(
+            select(func.count())
+            .select_from(outbox)
+            .where(outbox.c.digest_id == digest_id, or_(outbox.c.state != "pending", outbox.c.attempts > 0))
+        )
+        last_error = connection.scalar(
+            select(outbox.c.last_error).where(waiting).order_by(outbox.c.claimed_at.desc(), outbox.c.id).limit(1)
+        )
+        waiting_rows = connection.execute(
+            select(*columns, outbox.c.waiting_since, outbox.c.next_attempt_at)
+            .join(members, members.c.id == outbox.c.member_id)
+            .where(waiting)
+            .order_by(outbox.c.id)
+            .limit(listed)
+        ).mappings()
+        waiting_list = [dict(row) for row in waiting_rows]
+        failed_rows = connection.execute(
+            select(*columns)
+            .join(members, members.c.id == outbox.c.member_id)
+            .where(outbox.c.digest_id == digest_id, outbox.c.state == "failed")
+            .order_by(outbox.c.id)
+            .limit(listed)
+        ).mappings()
+        failed_list = [dict(row) for row in failed_rows]
+    return DeliverySummary(counts, tried, number, since, next_at, last_error, waiting_list, failed_list)
+
+
+def follower_count(engine: Engine, community_id: int, topic_ids: set[int]) -> int:
+    """Confirmed members of a community following at least one of ``topic_ids``: whom a digest would go to."""
+    with engine.connect() as connection:
+        return connection.scalar(
+            select(func.count(func.distinct(subscriptions.c.member_id)))
+            .join(memberships, memberships.c.member_id == subscriptions.c.member_id)
+            .where(
+                memberships.c.community_id == community_id,
+                memberships.c.status == "confirmed",
+                subscriptions.c.topic_id.in_(sorted(topic_ids)),
+            )
+        )

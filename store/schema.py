@@ -252,7 +252,8 @@ decisions = Table(
     "decisions",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("topic_id", ForeignKey("topics.id", ondelete="CASCADE"), nullable=False, index=True),
+    # No cascade: a topic is archived, never deleted, and its labels are the curators' history (migration 0008).
+    Column("topic_id", ForeignKey("topics.id"), nullable=False, index=True),
     Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
     Column("value", Integer, nullable=False, comment="+1 approve or click, -1 reject."),
     Column("kind", String(16), nullable=False, comment="approve, reject or click."),
@@ -284,7 +285,8 @@ digest_items = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("digest_id", ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
-    Column("topic_id", ForeignKey("topics.id", ondelete="CASCADE"), nullable=False),
+    # No cascade: sent digests keep their sections whatever becomes of the topic (migration 0008).
+    Column("topic_id", ForeignKey("topics.id"), nullable=False),
     Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
     Column("story_id", Integer, comment="The story the article belongs to, so a section never repeats one."),
     Column("position", Integer, nullable=False, default=0),
@@ -460,6 +462,22 @@ rate_limit_attempts = Table(
     _when("attempted_at", nullable=False),
     Index("ix_rate_limit_attempts_action_subject_attempted_at", "action", "subject", "attempted_at"),
     comment="One row per counted attempt; rows older than their action's window are purged as new ones come.",
+)
+
+# Archived topics (migration 0008): a topic removed from a community is archived, not deleted, so curators' labels
+# and the items of digests already sent stay; it is neither scored nor drafted until it is listed again.
+
+topics.append_column(
+    _when("archived_at", comment="When the topic left its community; NULL while it is in use."),
+)
+
+# Retries that wait instead of giving up (migration 0012): only a permanent refusal ends a row as failed.
+
+outbox.append_column(
+    _when("next_attempt_at", comment="A waiting row is not tried before this; the delay grows with each failed try.")
+)
+outbox.append_column(
+    _when("waiting_since", comment="When the row first failed for a reason that may pass; cleared once sent.")
 )
 
 # What mail systems answer: bounces, complaints and the suppression list across communities (migration 0011).

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete, func, or_, select, update
 
+from signpost.config.models import plain_name
 from signpost.store.db import dialect_insert, utcnow
 from signpost.store.records import Source, SourceHealth
 from signpost.store.schema import communities, community_sources, crawls, sources
@@ -65,6 +66,7 @@ def save_source(
     enabled: bool = True,
 ) -> int:
     """Insert a source, or update the one with the same URL; returns its id. Unknown communities raise."""
+    plain_name(name)
     with engine.begin() as connection:
         community_ids = {}
         for slug in community_slugs:

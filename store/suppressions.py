@@ -123,15 +123,12 @@ def record_bounce(engine: Engine, report: BounceReport, soft_limit: int) -> Reco
         return Recorded(member_id, outbox_id, counted=True, suppressed=suppressed)
 
 
-REFUSAL = re.compile(r"^([45])\d\d\b")
+REFUSAL = re.compile(r"^5\d\d\b")
 
 
 def record_refusals(engine: Engine, soft_limit: int) -> int:
-    """Count the SMTP server's own final refusals (rows given up as ``failed`` with a 5xx, or a 4xx after every
-    attempt) as hard or soft bounces, once each: a relay that refuses a dead address at once never sends a DSN.
-
-    Returns how many rows were counted.
-    """
+    """Count the SMTP server's own permanent refusals (rows ended as ``failed`` with a 5xx) as hard bounces, once
+    each: a relay that refuses a dead address at once never sends a DSN. Returns how many rows were counted."""
     with engine.connect() as connection:
         refused = connection.execute(
             select(outbox.c.id, outbox.c.last_error).where(outbox.c.state == "failed", outbox.c.delivery.is_(None))
@@ -141,8 +138,7 @@ def record_refusals(engine: Engine, soft_limit: int) -> int:
         found = REFUSAL.match(row.last_error or "")
         if found is None:
             continue  # not the server's answer (a message that could not be rendered, say)
-        kind = "hard" if found.group(1) == "5" else "soft"
-        report = BounceReport(kind, "refused", found.group(0), row.last_error or "", outbox_id=row.id)
+        report = BounceReport("hard", "refused", found.group(0), row.last_error or "", outbox_id=row.id)
         counted += record_bounce(engine, report, soft_limit).counted
     return counted
 
@@ -163,11 +159,8 @@ def _mark_row(connection: Connection, outbox_id: int, delivery: str, now: dateti
 
 
 def soft_bounces_in_a_row(connection: Connection, member_id: int) -> int:
-    """How many of the member's latest rows soft-bounced, newest first, since their suppression was lifted.
-
-    Rows sent (a DSN came later) and rows the server refused after every attempt both count; rows still waiting
-    to be sent do not break the run.
-    """
+    """How many of the member's latest ended rows (sent, or refused) soft-bounced, newest first, since their
+    suppression was lifted; rows still waiting to be sent do not break the run."""
     lifted = connection.scalar(select(suppressions.c.lifted_at).where(suppressions.c.member_id == member_id))
     query = (
         select(outbox.c.delivery)

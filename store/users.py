@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, delete, select, update
 
+from signpost.config.models import plain_name
 from signpost.store.db import dialect_insert, utcnow
 from signpost.store.members import normalise_email
 from signpost.store.schema import communities, curators, users, web_sessions
@@ -41,6 +42,7 @@ def save_user(
 ) -> int:
     """Create the user with this email, or update the given fields of the existing one; returns the id."""
     email = normalise_email(email)
+    plain_name(name)
     with engine.begin() as connection:
         connection.execute(
             dialect_insert(connection, users)

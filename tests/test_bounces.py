@@ -211,8 +211,6 @@ class RefusingServer:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
         if address.startswith("gone@"):
             return "550 5.1.1 <gone@example.net>: Recipient address rejected: User unknown"
-        if address.startswith("full@"):
-            return "452 4.2.2 <full@example.net>: mailbox full"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -261,35 +259,3 @@ def test_a_refusal_at_send_time_counts_as_a_hard_bounce_before_the_next_digest(e
         "gone@example.net": "bounced",
         "fine@example.net": "sent",
     }
-
-
-def test_refusals_for_now_that_outlast_every_attempt_count_as_soft_bounces_in_a_row(engine, store_url, tmp_path):
-    from aiosmtpd.controller import Controller
-
-    server = Controller(RefusingServer(), hostname="127.0.0.1", port=free_port())
-    server.start()
-    try:
-        settings = settings_for(store_url, tmp_path, server.port, soft_bounce_limit=2)
-        save_community(engine, slug="vol", name="Vol", topic_list=[{"slug": "news", "name": "News"}])
-        community = get_community(engine, "vol")
-        import_members(
-            engine, community.id, [MemberImport("full@example.net", "", [community.topics[0].id])], confirmed=True
-        )
-        queued = []
-        for week in range(3):
-            url = f"https://news.example/{week}"
-            [article] = store_articles(
-                engine, "News", "https://news.example", [ExtractedArticle(canonical_url=url, title="Story", text=TEXT)]
-            )
-            candidate = DraftCandidate(article, "Story", TEXT, url, "News", None, None, 1.0)
-            digest_id = approved_digest(
-                engine, community, {community.topics[0].id: [candidate]}, datetime(2026, 3, 2 + 7 * week, tzinfo=UTC)
-            )
-            queued.append(queue_digest(engine, settings, digest_id))
-            # One attempt allowed: the 452 is final for this digest.
-            assert send_digest(engine, settings, digest_id, max_attempts=1).failed == queued[-1]
-    finally:
-        server.stop()
-    assert queued == [1, 1, 0]  # the second refusal in a row suppressed the address before the third digest
-    [suppressed] = list_suppressions(engine)
-    assert (suppressed.reason, suppressed.source) == ("soft", "refused") and "mailbox full" in suppressed.detail

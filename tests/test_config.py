@@ -100,3 +100,67 @@ def test_local_secret_key_is_made_once_and_kept_private(tmp_path):
     first = local_secret_key(tmp_path / "var")
     assert len(first) >= 40 and local_secret_key(tmp_path / "var") == first
     assert (tmp_path / "var" / "secret_key").stat().st_mode & 0o077 == 0
+
+
+# Nine levels of ten aliases each: 10**9 strings once expanded, in under 400 bytes.
+LAUGHS = "a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol,lol]\n" + "".join(
+    f"{chr(98 + n)}: &{chr(98 + n)} [{','.join(['*' + chr(97 + n)] * 10)}]\n" for n in range(8)
+)
+
+
+def test_an_alias_bomb_is_refused_at_its_first_alias(tmp_path):
+    assert len(LAUGHS.encode()) <= 400
+    with pytest.raises(ConfigError) as caught:
+        load_signpost_file(write(tmp_path, LAUGHS))
+    [problem] = caught.value.problems
+    assert problem.line == 1 and "anchors (&a) are not allowed" in problem.message
+
+
+def test_a_self_referencing_alias_is_a_clear_error_not_a_recursion(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_signpost_file(write(tmp_path, "communities:\n  - slug: a\n    name: A\n    topics: *loop\n"))
+    [problem] = caught.value.problems
+    assert problem.line == 4 and "aliases (*loop) are not allowed" in problem.message
+    with pytest.raises(ConfigError, match="anchors"):
+        load_signpost_file(write(tmp_path, "communities: &loop\n  - *loop\n"))
+
+
+def test_deep_nesting_is_refused_not_a_recursion(tmp_path):
+    with pytest.raises(ConfigError, match="nested more than 40 levels"):
+        load_signpost_file(write(tmp_path, "sources: " + "[" * 5000 + "]" * 5000 + "\n"))
+
+
+def test_duplicate_keys_are_refused_with_file_line_and_field(tmp_path):
+    text = GOOD.replace("    timezone: Europe/London\n", "    timezone: Europe/London\n    name: Second name\n")
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_signpost_file(path)
+    [problem] = caught.value.problems
+    assert (problem.path, problem.line, problem.field) == (path, 5, "communities.0.name")
+    assert "duplicate key" in problem.message
+
+
+@pytest.mark.parametrize("name", ["Volunteer\r\nBcc: x@example.org", "Tab\there", "Next\x85line", "Nul\x00"])
+def test_names_with_control_characters_are_refused(tmp_path, name):
+    quoted = name.encode("unicode_escape").decode().replace('"', '\\"')
+    for target in ("name: Volunteer managers network", "name: Recruiting volunteers"):
+        with pytest.raises(ConfigError, match="control characters") as caught:
+            load_signpost_file(write(tmp_path, GOOD.replace(target, f'name: "{quoted}"')))
+        assert caught.value.problems[0].line in (3, 7)
+    source = GOOD.replace(
+        "    communities: [volunteering]\n", f'    communities: [volunteering]\n    name: "{quoted}"\n'
+    )
+    with pytest.raises(ConfigError, match=r"sources\.0\.name: .*control characters"):
+        load_signpost_file(write(tmp_path, source))
+
+
+def test_a_bad_slug_says_the_rule(tmp_path):
+    with pytest.raises(ConfigError, match=r"communities\.0\.slug: use a-z, 0-9 and -"):
+        load_signpost_file(write(tmp_path, GOOD.replace("slug: volunteering", "slug: Volunteering Network")))
+
+
+def test_a_date_that_is_no_date_is_a_problem_on_its_line(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_signpost_file(write(tmp_path, GOOD.replace("name: Volunteer managers network", "name: 2026-02-30")))
+    [problem] = caught.value.problems
+    assert (problem.line, problem.field) == (3, "communities.0.name")

@@ -12,12 +12,18 @@ from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
 
+from aiosmtpd.controller import Controller
+from sqlalchemy import update
+
 from builders import approved_digest, store_articles
+from conftest import Inbox
 from signpost.config.settings import Settings
 from signpost.digests.delivery import queue_digest, send_digest
 from signpost.digests.mail_sink import free_port
+from signpost.digests.smtp import check_smtp
 from signpost.store.candidates import DraftCandidate
 from signpost.store.communities import get_community, save_community
+from signpost.store.db import utcnow
 from signpost.store.digests import get_digest
 from signpost.store.members import (
     MemberImport,
@@ -27,15 +33,17 @@ from signpost.store.members import (
     join_community,
     unsubscribe,
 )
-from signpost.store.outbox import outbox_counts, outbox_rows
+from signpost.store.outbox import delivery_summary, outbox_counts, outbox_rows
 from signpost.store.records import ExtractedArticle
+from signpost.store.schema import outbox
 
 ROOT = Path(__file__).resolve().parents[1]
 WEEK = datetime(2026, 3, 2, tzinfo=UTC)
 TEXT = "Volunteer managers shared what worked this year. Teams that met monthly kept more volunteers. Trustees agreed."
 
 
-def mail_settings(store_url: str, tmp_path: Path, port: int) -> Settings:
+def mail_settings(store_url: str, tmp_path: Path, port: int, **extra: object) -> Settings:
+    values = {"delivery_retry_seconds": 0, **extra}  # rows a run left waiting are due again at once, unless asked
     return Settings(
         var_dir=tmp_path / "var",
         database_url=store_url,
@@ -46,6 +54,7 @@ def mail_settings(store_url: str, tmp_path: Path, port: int) -> Settings:
         smtp_port=port,
         smtp_security="none",
         smtp_timeout=10,
+        **values,
     )
 
 
@@ -207,3 +216,106 @@ def test_a_sender_killed_mid_send_then_run_again_delivers_everyone_exactly_once(
     assert inbox.by_recipient() == Counter({email: 1 for email in expected})
     message_ids = [message_from_bytes(content, policy=default)["Message-ID"] for _, content in inbox.accepted]
     assert len(set(message_ids)) == len(expected)
+
+
+def time_passes(engine, digest_id: int) -> None:
+    """Every waiting row's wait is over, as if the clock had moved on to its next try."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(outbox)
+            .where(outbox.c.digest_id == digest_id, outbox.c.next_attempt_at.is_not(None))
+            .values(next_attempt_at=utcnow() - timedelta(seconds=1))
+        )
+
+
+def test_an_outage_longer_than_every_retry_fails_nobody_and_the_server_back_gets_everyone_once(
+    engine, store_url, tmp_path
+):
+    port = free_port()
+    settings = mail_settings(store_url, tmp_path, port, delivery_retry_seconds=60, delivery_retry_max_seconds=600)
+    digest_id, expected = build(engine, filler=10)
+    queue_digest(engine, settings, digest_id)
+    waits = []
+    for _ in range(8):  # more tries than the sender ever gave a row before
+        report = send_digest(engine, settings, digest_id)
+        assert report.sent == report.failed == 0 and report.retry_later == len(expected)
+        rows = outbox_rows(engine, digest_id)
+        assert {row["state"] for row in rows} == {"pending"}
+        # From the try to the next; a loaded machine may take a second or two between claiming a row and its mark.
+        waits.append({int((row["next_attempt_at"] - row["claimed_at"]).total_seconds()) // 5 * 5 for row in rows})
+        # Tried again at once, nothing happens: each row waits for its time.
+        assert send_digest(engine, settings, digest_id).retry_later == len(expected)
+        assert {row["attempts"] for row in outbox_rows(engine, digest_id)} == {len(waits)}
+        time_passes(engine, digest_id)
+    assert waits == [{60}, {120}, {240}, {480}, {600}, {600}, {600}, {600}]
+    summary = delivery_summary(engine, digest_id)
+    assert summary.counts["failed"] == 0 and summary.waiting == len(expected) and not summary.all_sent
+    assert summary.last_error == f"connection refused by 127.0.0.1:{port}"
+    assert get_digest(engine, digest_id).status == "approved"
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        report = send_digest(engine, settings, digest_id)
+    finally:
+        controller.stop()
+    assert report.finished and report.sent == len(expected)
+    assert inbox.by_recipient() == Counter({email: 1 for email in expected})
+    assert delivery_summary(engine, digest_id).all_sent and get_digest(engine, digest_id).status == "sent"
+
+
+class RefusingInbox(Inbox):
+    """Refuses one mailbox for good (550) and another for now (450) at RCPT TO; takes the rest."""
+
+    async def handle_RCPT(self, server, session, envelope, address, options) -> str:
+        if address.startswith("well@"):
+            return "550 5.1.1 <well@example.net>: mailbox unknown"
+        if address.startswith("rec@"):
+            return "450 4.2.1 mailbox busy, try later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_only_a_permanent_refusal_of_the_recipient_ends_a_row_as_failed(engine, store_url, tmp_path):
+    inbox = RefusingInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        settings = mail_settings(store_url, tmp_path, controller.port, delivery_retry_seconds=60)
+        digest_id, expected = build(engine)
+        queue_digest(engine, settings, digest_id)
+        report = send_digest(engine, settings, digest_id)
+    finally:
+        controller.stop()
+    assert (report.sent, report.failed, report.retry_later) == (len(expected) - 2, 1, 1)
+    by_email = {row["email"]: row for row in outbox_rows(engine, digest_id)}
+    assert by_email["well@example.net"]["state"] == "failed"
+    assert by_email["well@example.net"]["last_error"] == "550 5.1.1 <well@example.net>: mailbox unknown"
+    assert by_email["rec@example.net"]["state"] == "pending"
+    assert by_email["rec@example.net"]["last_error"] == "450 4.2.1 mailbox busy, try later"
+    summary = delivery_summary(engine, digest_id)
+    assert [row["email"] for row in summary.failed_rows] == ["well@example.net"]
+    assert [row["email"] for row in summary.waiting_rows] == ["rec@example.net"]
+    assert get_digest(engine, digest_id).status == "approved"
+
+
+def test_the_check_before_a_send_says_why_the_server_cannot_take_mail(store_url, tmp_path, smtp):
+    _, port = smtp
+    assert check_smtp(mail_settings(store_url, tmp_path, port)) is None
+    down = free_port()
+    assert check_smtp(mail_settings(store_url, tmp_path, down)) == f"connection refused by 127.0.0.1:{down}"
+    login = mail_settings(store_url, tmp_path, port, smtp_username="sam", smtp_password="secret")
+    assert "SMTP AUTH extension not supported" in check_smtp(login)
+
+
+def test_two_sender_processes_deliver_everyone_exactly_once(engine, store_url, tmp_path, smtp):
+    inbox, port = smtp
+    settings = mail_settings(store_url, tmp_path, port, smtp_connections=2)
+    digest_id, expected = build(engine, filler=40)
+    queue_digest(engine, settings, digest_id)
+    seen: list[int] = []
+    report = send_digest(engine, settings, digest_id, processes=2, batch_size=5, progress=lambda d, t: seen.append(d))
+    assert report.finished and report.sent == len(expected) and seen[-1] <= len(expected)
+    assert inbox.by_recipient() == Counter({email: 1 for email in expected})
+    assert get_digest(engine, digest_id).status == "sent"

@@ -73,3 +73,26 @@ def test_migrations_started_together_run_once_and_the_others_wait(store_url):
     engine = open_store(store_url)
     assert current_revision(engine) == head_revision()
     engine.dispose()
+
+
+def test_names_saved_before_0008_with_line_breaks_become_one_line(store_url):
+    from alembic import command
+    from sqlalchemy import select
+
+    from signpost.store.db import alembic_config, utcnow
+    from signpost.store.schema import communities, members, topics
+
+    engine = open_store(store_url)
+    command.upgrade(alembic_config(engine), "0007")
+    with engine.begin() as connection:
+        community = connection.execute(
+            communities.insert().values(slug="vol", name="Volunteering\r\nBcc: all@example.org", created_at=utcnow())
+        ).inserted_primary_key[0]
+        connection.execute(topics.insert().values(community_id=community, slug="rest", name="Rest\tand\x85calm"))
+        connection.execute(members.insert().values(email="a@example.org", name="\x07", created_at=utcnow()))
+    assert "0008" in migrate(engine)
+    with engine.connect() as connection:
+        assert connection.scalar(select(communities.c.name)) == "Volunteering Bcc: all@example.org"
+        assert connection.execute(select(topics.c.name, topics.c.archived_at)).one() == ("Rest and calm", None)
+        assert connection.scalar(select(members.c.name)) == ""
+    engine.dispose()

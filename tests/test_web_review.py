@@ -10,9 +10,7 @@ import threading
 import pytest
 from test_web_support import (
     HOSTILE_URL,
-    PASSWORD,
     SECRET,
-    WEEK,
     csrf_of,
     make_client,
     markup_problems,
@@ -25,7 +23,7 @@ from signpost.classify.score_stage import score_community
 from signpost.digests.mail_sink import free_port
 from signpost.spiders.single_page import extract_file_or_url
 from signpost.store.digests import get_digest, list_events, load_items
-from signpost.store.members import add_member, confirm_membership, join_community
+from signpost.store.members import add_member, join_community
 from signpost.store.review import add_suggestion
 from signpost.store.schema import digest_items, topic_scores
 from signpost.store.scores import article_texts, community_article_ids, community_decisions, record_decision
@@ -371,17 +369,3 @@ def test_sign_in_link_by_email_works_once(client, seeded, inbox):
     assert client.get("/review").status_code == 200
     post(client, "/signout")
     assert post(client, link).status_code == 400  # used once already
-
-
-def test_approve_and_send_now(client, seeded, inbox):
-    engine = seeded.engine
-    member = add_member(engine, "reader@example.org", "Reader")
-    join_community(engine, member, seeded.vol.id, [seeded.wellbeing])
-    confirm_membership(engine, member, seeded.vol.id)
-    sign_in(client, "sam@example.org")
-    assert post(client, f"/review/digests/{seeded.vol_digest}/approve", {"when": "now"}).status_code == 303
-    digest = get_digest(engine, seeded.vol_digest)
-    assert digest.status == "sent" and digest.scheduled_for is not None and digest.scheduled_for > WEEK
-    (message,) = inbox.messages
-    assert message["To"] == "Reader <reader@example.org>" and "Wellbeing" in message.get_body(("plain",)).get_content()
-    assert PASSWORD not in message.as_string()

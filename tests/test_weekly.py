@@ -85,6 +85,8 @@ def test_weekly_then_publish(prefect_server, engine, settings, monkeypatch, smtp
     markdown = run_report_markdown(report)
     assert set(report["seconds"]) == {"crawl", "extract", "classify", "draft"}
     assert "Time per stage: crawl" in markdown and "## Failing sources" in markdown and "gone.xml" in markdown
+    drafted = ", ".join(f"{slug} {count}" for slug, count in draft["per_topic"].items())
+    assert f"Drafted items per topic: {drafted}" in markdown and "Candidates" not in markdown
     with engine.connect() as connection:
         assert connection.scalar(select(topic_scores.c.article_id).limit(1)) is not None
 
@@ -103,3 +105,39 @@ def test_weekly_then_publish(prefect_server, engine, settings, monkeypatch, smtp
     # Nothing is due any more: a second publish run does nothing.
     assert publish_due_flow() == []
     receiver.server.shutdown()
+
+
+def test_the_run_report_lists_drafted_items_per_topic(engine, settings, monkeypatch):
+    from test_web_support import WEEK, Seeded
+
+    from signpost.flows.weekly import draft_task
+    from signpost.store.digests import decide_item
+
+    seeded = Seeded(engine)
+    monkeypatch.setenv("SIGNPOST_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("SIGNPOST_VAR_DIR", str(settings.var_dir))
+    rejected = load_items(engine, seeded.vol_digest)[0]
+    decide_item(engine, rejected.id, "rejected", actor="sam@example.org")
+    drafted = draft_task.fn("vol", WEEK, WEEK + timedelta(days=7))
+    in_draft = [item for item in load_items(engine, seeded.vol_digest) if item.state != "rejected"]
+    assert drafted["digest_id"] == seeded.vol_digest and drafted["items"] == len(in_draft)
+    assert drafted["per_topic"] == {
+        "recruitment": sum(1 for item in in_draft if item.topic_id == seeded.recruitment),
+        "wellbeing": sum(1 for item in in_draft if item.topic_id == seeded.wellbeing),
+    }
+    stage = {"seconds": 0.0}
+    report = {
+        "community": "vol",
+        "period": ["2026-03-02", "2026-03-09"],
+        "seconds": {"crawl": 1.0, "extract": 1.0, "classify": 1.0, "draft": 1.0},
+        "crawl": {"sources": 1, "sources_ok": 1, "not_modified": 0, "sources_failed": 0, "pages_fetched": 3},
+        "extract": {"new_articles": 3, "duplicates": 0, "skipped": 0, "failed": 0, **stage},
+        "classify": {"embed": {"articles": 3, **stage}, "group": {"duplicates": 0, "stories_started": 3, **stage}},
+        "draft": drafted,
+    }
+    report["crawl"]["failures"] = {}
+    report["classify"]["score"] = {"vol": {"articles": 3, "decisions": 1, **stage}}
+    markdown = run_report_markdown(report)
+    counts = drafted["per_topic"]
+    assert f"Drafted items per topic: recruitment {counts['recruitment']}, wellbeing {counts['wellbeing']}" in markdown
+    assert "Candidates" not in markdown

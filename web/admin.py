@@ -1,5 +1,7 @@
 """Admin pages: sources and their health, communities and topics, users and curators, member lists from CSV.
 
+Forms validate through the models ``signpost sync`` reads files with (config.models): one slug rule, time zones,
+cron schedules, names without control characters. A refused form comes back with what was typed and why.
 Adding a source discovers its feeds, sitemaps or listing pages, which lives in spiders/: the app reaches it
 through ``WebHooks.add_source`` (see web/hooks.py) and says so plainly when it was started without it.
 """
@@ -10,13 +12,14 @@ import csv
 import io
 import logging
 import re
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
 
+from signpost.config.models import CommunityConfig, SourceConfig, TopicConfig, plain_name, problems_of
 from signpost.config.settings import Settings
-from signpost.digests.render import plain_text, safe_url
+from signpost.digests.render import plain_text
 from signpost.store.communities import Community, Topic, list_communities, save_community
 from signpost.store.dashboard import crawl_history
 from signpost.store.members import MemberImport, import_members
@@ -31,7 +34,6 @@ from signpost.web.pages import check_csrf, redirect, render, require_admin, web
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/admin", dependencies=[Depends(check_csrf)])
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 MAX_CSV_BYTES = 5 * 1024 * 1024
 
 
@@ -57,15 +59,22 @@ def _sparklines(engine, sources) -> dict:
 
 @router.get("/sources")
 def sources_page(request: Request, user: User = Depends(require_admin)):
+    return _sources_page(request)
+
+
+def _sources_page(request: Request, problems: list[str] = (), typed: str = "", status_code: int = 200):
     context = web(request)
     sources = list_sources(context.engine)
     return render(
         request,
         "admin_sources.html",
+        status_code=status_code,
         sources=[(source, _status(source, context.settings)) for source in sources],
         sparklines=_sparklines(context.engine, sources),
         communities=list_communities(context.engine),
         can_add=context.hooks.add_source is not None,
+        problems=problems,
+        typed=typed,
     )
 
 
@@ -85,7 +94,12 @@ async def add_source(
     known = {c.slug for c in await run_in_threadpool(list_communities, context.engine)}
     wanted = [c for c in community if c in known]
     try:
-        source = await fetches(request).run(context.hooks.add_source, context.engine, context.settings, url, wanted)
+        declared = SourceConfig(url=url, communities=wanted)
+    except ValidationError as error:
+        return await run_in_threadpool(_sources_page, request, problems_of(error), url, 400)
+    try:
+        args = (context.engine, context.settings, str(declared.url), declared.communities)
+        source = await fetches(request).run(context.hooks.add_source, *args)
     except HTTPException:
         raise
     except Exception as error:
@@ -105,10 +119,11 @@ def source_enabled(request: Request, source_id: int, enabled: str = Form(...), u
 
 @router.get("/communities")
 def communities_page(request: Request, user: User = Depends(require_admin)):
-    return render(request, "admin_communities.html", communities=list_communities(web(request).engine))
+    engine = web(request).engine
+    return render(request, "admin_communities.html", communities=list_communities(engine), problems=(), typed={})
 
 
-def _topic_dicts(community: Community) -> list[dict]:
+def _topic_dicts(topics: list[Topic]) -> list[dict]:
     return [
         {
             "slug": topic.slug,
@@ -118,20 +133,12 @@ def _topic_dicts(community: Community) -> list[dict]:
             "keywords_exclude": topic.keywords_exclude,
             "examples": topic.examples,
         }
-        for topic in community.topics
+        for topic in topics
     ]
 
 
 def _words(value: str) -> list[str]:
     return [word.strip() for word in value.split(",") if word.strip()]
-
-
-def _valid_timezone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 @router.post("/communities")
@@ -142,44 +149,61 @@ def save_community_form(
     description: str = Form(""),
     timezone: str = Form("Europe/London"),
     schedule: str = Form("0 7 * * MON"),
-    items_per_topic: int = Form(5),
+    items_per_topic: str = Form("5"),
     click_tracking_on: str = Form(""),
     user: User = Depends(require_admin),
 ):
     engine = web(request).engine
-    slug, name = slug.strip().lower(), name.strip()
-    back = f"/admin/communities/{slug}" if SLUG.match(slug) else "/admin/communities"
-    if not SLUG.match(slug) or not name:
-        return redirect(request, back, flash="A community needs a slug (a-z, 0-9, -) and a name.")
-    if not _valid_timezone(timezone.strip()) or not 1 <= items_per_topic <= 50:
-        return redirect(request, back, flash="Use a time zone like Europe/London and 1 to 50 items a topic.")
-    existing = next((c for c in list_communities(engine) if c.slug == slug), None)
+    # An empty field means what leaving it out of a file means: the default.
+    typed = dict(slug=slug.strip(), name=name, description=description, timezone=timezone.strip() or "Europe/London")
+    typed |= dict(schedule=schedule.strip() or "0 7 * * MON", items_per_topic=items_per_topic.strip() or "5")
+    existing = next((c for c in list_communities(engine) if c.slug == typed["slug"]), None)
+    try:
+        declared = CommunityConfig(**typed)
+    except ValidationError as error:
+        problems = problems_of(error)
+        if existing is None:
+            return render(
+                request,
+                "admin_communities.html",
+                status_code=400,
+                communities=list_communities(engine),
+                problems=problems,
+                typed=typed,
+            )
+        return _community_page(request, existing, status_code=400, problems=problems, typed=typed)
     community_id = save_community(
         engine,
-        slug=slug,
-        name=name[:200],
-        description=description.strip(),
-        timezone=timezone.strip(),
-        schedule=schedule.strip() or "0 7 * * MON",
-        items_per_topic=items_per_topic,
-        topic_list=_topic_dicts(existing) if existing else [],
+        slug=declared.slug,
+        name=declared.name,
+        description=declared.description,
+        timezone=declared.timezone,
+        schedule=declared.schedule,
+        items_per_topic=declared.items_per_topic,
+        topic_list=_topic_dicts(existing.topics) if existing else [],
     )
     set_click_tracking(engine, community_id, click_tracking_on == "1")
-    return redirect(request, f"/admin/communities/{slug}", flash="Saved.")
+    return redirect(request, f"/admin/communities/{declared.slug}", flash="Saved.")
 
 
 @router.get("/communities/{slug}")
 def community_page(request: Request, slug: str, user: User = Depends(require_admin)):
-    community = community_by_slug(request, slug)
+    return _community_page(request, community_by_slug(request, slug))
+
+
+def _community_page(request: Request, community: Community, status_code: int = 200, **refused):
+    """The community's page; ``refused`` (problems, typed, topic_typed) shows a form that was not saved."""
     engine = web(request).engine
     users = list_users(engine)
     return render(
         request,
         "admin_community.html",
+        status_code=status_code,
         community=community,
         click_tracking=click_tracking(engine, community.id),
         curators=[u for u in users if community.id in u.community_ids],
         users=users,
+        **{"problems": (), "typed": {}, "topic_typed": None, **refused},
     )
 
 
@@ -209,19 +233,30 @@ def save_topic(
     user: User = Depends(require_admin),
 ):
     community = community_by_slug(request, slug)
-    topic_slug, name = topic_slug.strip().lower(), name.strip()
-    if not SLUG.match(topic_slug) or not name:
-        return redirect(request, f"/admin/communities/{slug}", flash="A topic needs a slug (a-z, 0-9, -) and a name.")
-    example_urls = [url for url in examples.split() if safe_url(url)]
+    typed = dict(slug=topic_slug.strip(), name=name, description=description, keywords_must=keywords_must)
+    typed |= dict(keywords_exclude=keywords_exclude, examples=examples)
+    typed["new"] = typed["slug"] not in {topic.slug for topic in community.topics}
+    try:
+        declared = TopicConfig(
+            slug=typed["slug"],
+            name=name,
+            description=description,
+            keywords={"must": _words(keywords_must), "exclude": _words(keywords_exclude)},
+            examples=examples.split(),
+        )
+    except ValidationError as error:
+        return _community_page(request, community, status_code=400, problems=problems_of(error), topic_typed=typed)
+    topic_slug = declared.slug
     topic = {
-        "slug": topic_slug,
-        "name": name[:200],
-        "description": description.strip(),
-        "keywords_must": _words(keywords_must),
-        "keywords_exclude": _words(keywords_exclude),
-        "examples": example_urls,
+        "slug": declared.slug,
+        "name": declared.name,
+        "description": declared.description,
+        "keywords_must": declared.keywords.must,
+        "keywords_exclude": declared.keywords.exclude,
+        "examples": [str(url) for url in declared.examples],
     }
-    topics = _topic_dicts(community)
+    # An archived topic saved again is back in use (save_community un-archives what it is given).
+    topics = _topic_dicts(community.topics)
     index = next((i for i, t in enumerate(topics) if t["slug"] == topic_slug), None)
     if index is None:
         topics.append(topic)
@@ -232,10 +267,22 @@ def save_topic(
 
 
 @router.post("/communities/{slug}/topics/{topic_slug}/delete")
-def delete_topic(request: Request, slug: str, topic_slug: str, user: User = Depends(require_admin)):
+def archive_topic(request: Request, slug: str, topic_slug: str, user: User = Depends(require_admin)):
+    """Take a topic out of use: it is archived, so its labels and its published items stay."""
     community = community_by_slug(request, slug)
-    _save_topics(request, community, [t for t in _topic_dicts(community) if t["slug"] != topic_slug])
-    return redirect(request, f"/admin/communities/{slug}", flash=f"Topic {topic_slug} removed.")
+    _save_topics(request, community, [t for t in _topic_dicts(community.topics) if t["slug"] != topic_slug])
+    return redirect(request, f"/admin/communities/{slug}", flash=f"Topic {topic_slug} archived.")
+
+
+@router.post("/communities/{slug}/topics/{topic_slug}/restore")
+def restore_topic(request: Request, slug: str, topic_slug: str, user: User = Depends(require_admin)):
+    """Put an archived topic back in use, last, with the labels curators gave it."""
+    community = community_by_slug(request, slug)
+    wanted = [t for t in _topic_dicts(community.archived_topics) if t["slug"] == topic_slug]
+    if not wanted:
+        raise HTTPException(status_code=404, detail="No such archived topic.")
+    _save_topics(request, community, _topic_dicts(community.topics) + wanted)
+    return redirect(request, f"/admin/communities/{slug}#topic-{topic_slug}", flash=f"Topic {topic_slug} restored.")
 
 
 def _read_members_csv(data: bytes, topics: list[Topic]) -> list[MemberImport]:
@@ -252,6 +299,10 @@ def _read_members_csv(data: bytes, topics: list[Topic]) -> list[MemberImport]:
         if not EMAIL.match(email):
             raise ValueError(f"line {number}: {email[:80]!r} is not an email address")
         name = record[1].strip()[:200] if len(record) > 1 else ""
+        try:
+            plain_name(name)
+        except ValueError as error:
+            raise ValueError(f"line {number}: {error}") from None
         wanted = re.split(r"[;\s]+", record[2].strip()) if len(record) > 2 and record[2].strip() else []
         unknown = [slug for slug in wanted if slug not in by_slug]
         if unknown:
@@ -299,6 +350,10 @@ def save_user_form(
         return redirect(request, "/admin/users", flash="That email looks wrong.")
     if password and len(password) < 10:
         return redirect(request, "/admin/users", flash="Passwords have at least 10 characters.")
+    try:
+        plain_name(name.strip())
+    except ValueError as error:
+        return redirect(request, "/admin/users", flash=f"Not saved: {error}.")
     save_user(
         web(request).engine,
         email,

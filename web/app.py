@@ -95,11 +95,12 @@ def create_app(settings: Settings, *, hooks: WebHooks | None = None) -> FastAPI:
         response.headers.update(error.headers or {})
         return response
 
-    from signpost.web import admin, admin_members, auth, dashboard, desk, mail, members, public, review
+    from signpost.web import admin, admin_members, auth, dashboard, desk, mail, members, public, review, sending
 
     app.include_router(auth.router)
     app.include_router(review.router)
     app.include_router(desk.router)
+    app.include_router(sending.router)
     app.include_router(admin.router)
     app.include_router(admin_members.router)
     app.include_router(dashboard.router)

@@ -34,8 +34,14 @@ AddSource = Callable[[Engine, Settings, str, list[str]], Source]
 FetchURL = Callable[[Settings, str], bytes]
 
 
+# Start the publishing flow of an approved digest in its own process, without waiting for it (flows/ is not
+# importable from web/ either); the digest is approved in the store first, so publish-due would also take it up.
+StartPublish = Callable[[int], None]
+
+
 @dataclass(frozen=True)
 class WebHooks:
     extract_url: ExtractURL | None = None
     add_source: AddSource | None = None
+    start_publish: StartPublish | None = None
     fetch_url: FetchURL | None = None

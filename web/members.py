@@ -8,6 +8,7 @@ import re
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
+from signpost.config.models import CONTROL_CHARACTERS
 from signpost.digests import tokens
 from signpost.digests.notices import MailError, send_email
 from signpost.digests.render import safe_url
@@ -81,6 +82,9 @@ def subscribe(
         return render(request, "subscribe.html", status_code=400, community=community, error="That email looks wrong.")
     if not chosen:
         return render(request, "subscribe.html", status_code=400, community=community, error="Choose a topic.")
+    if CONTROL_CHARACTERS.search(name):
+        error = "A name may not contain control characters."
+        return render(request, "subscribe.html", status_code=400, community=community, error=error)
     limits.allow_requested_email(request, email)
     context = web(request)
     member_id = add_member(context.engine, email, name)

@@ -103,7 +103,8 @@ def community_feed(request: Request, slug: str):
 @router.get("/c/{slug}/topics/{topic_slug}/feed.atom")
 def topic_feed(request: Request, slug: str, topic_slug: str):
     community = community_by_slug(request, slug)
-    topic = next((t for t in community.topics if t.slug == topic_slug), None)
+    # An archived topic's feed still serves what was published under it.
+    topic = next((t for t in community.every_topic if t.slug == topic_slug), None)
     if topic is None:
         raise HTTPException(status_code=404, detail="No such topic.")
     items = feed_items(web(request).engine, community.id, utcnow(), topic_id=topic.id)

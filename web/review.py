@@ -13,16 +13,13 @@ the draft page with the reason, and nothing is added.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
-from signpost.config.settings import Settings
 from signpost.digests.blurbs import make_blurb
-from signpost.digests.delivery import queue_digest, send_digest
 from signpost.digests.render import (
     PREVIEW_MEMBER_ID,
     DigestRenderer,
@@ -38,7 +35,6 @@ from signpost.store.desk import fit_words, item_facts, reading_minutes
 from signpost.store.digests import (
     Digest,
     DigestLockedError,
-    approve_digest,
     decide_item,
     edit_item,
     get_digest,
@@ -102,15 +98,19 @@ def _back(digest_id: int, anchor: str = "") -> str:
 
 @router.get("")
 def review_home(request: Request, user: User = Depends(require_user)):
+    from signpost.web.sending import review_badges
+
     engine = web(request).engine
     rows = []
     for community in list_communities(engine):
         if user.may_review(community.id):
+            digests = list_digests(engine, community.id)[:20]
             rows.append(
                 {
                     "community": community,
-                    "digests": list_digests(engine, community.id)[:20],
+                    "digests": digests,
                     "suggestions": len(list_suggestions(engine, community.id)),
+                    "badges": review_badges(request, digests, community),
                 }
             )
     return render(request, "review_home.html", communities=rows)
@@ -123,15 +123,19 @@ def draft_page(request: Request, digest_id: int, user: User = Depends(require_us
 
 
 def _draft(request: Request, digest: Digest, community: Community, **extra) -> HTMLResponse:
+    from signpost.web.sending import delivery_context  # sending.py builds on this module's helpers
+
     engine = web(request).engine
     items = load_items(engine, digest.id)
+    # An item approved before its topic was archived still goes out with this digest: the curator sees it.
+    shown = [*community.topics, *(t for t in community.archived_topics if any(i.topic_id == t.id for i in items))]
     sections = [
         {
             "topic": topic,
             "items": [item for item in items if item.topic_id == topic.id],
             "proposed": sum(item.topic_id == topic.id and item.state == "proposed" for item in items),
         }
-        for topic in community.topics
+        for topic in shown
     ]
     return render(
         request,
@@ -146,6 +150,7 @@ def _draft(request: Request, digest: Digest, community: Community, **extra) -> H
         events=list_events(engine, digest.id)[-30:][::-1],
         editable=digest.status == "draft",
         timezone=community.timezone,
+        **delivery_context(request, digest, community),
         **extra,
     )
 
@@ -427,56 +432,3 @@ def preview_email(
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; sandbox"
     }
     return HTMLResponse(page, headers=headers)
-
-
-def _send_now(settings: Settings, engine, digest_id: int) -> None:
-    """Hand an approved digest to the outbox and the SMTP server; a failure leaves rows for the next run."""
-    try:
-        queue_digest(engine, settings, digest_id)
-        report = send_digest(engine, settings, digest_id)
-        log.info("digest %s: %s sent, %s failed, %s later", digest_id, report.sent, report.failed, report.retry_later)
-    except Exception:
-        log.exception("sending digest %s now", digest_id)
-
-
-def _local_time(value: str, timezone: str) -> datetime:
-    """The moment a curator typed, in UTC; ValueError when it is no date, or one too far off to show in any zone."""
-    when = datetime.fromisoformat(value)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=ZoneInfo(timezone))
-    try:
-        when = when.astimezone(UTC)
-    except OverflowError as error:
-        raise ValueError(f"{value} is out of range") from error
-    if not 1 < when.year < 9999:
-        raise ValueError(f"{value} is out of range")
-    return when
-
-
-@router.post("/digests/{digest_id}/approve")
-def approve(
-    request: Request,
-    background: BackgroundTasks,
-    digest_id: int,
-    when: str = Form("schedule"),
-    scheduled_for: str = Form(""),
-    user: User = Depends(require_user),
-):
-    digest, community = _digest(request, user, digest_id)
-    context = web(request)
-    if when == "now":
-        scheduled = utcnow()
-    else:
-        try:
-            scheduled = _local_time(scheduled_for, community.timezone)
-        except ValueError:
-            return _done(request, digest.id, "approve", flash="Give a date and time to send it, or send now.")
-    try:
-        approve_digest(context.engine, digest.id, user.label, scheduled_for=scheduled)
-    except DigestLockedError as error:
-        return _locked(request, digest.id, error)
-    if when == "now":
-        background.add_task(_send_now, context.settings, context.engine, digest.id)
-        return _done(request, digest.id, flash="Approved; sending now.")
-    local = scheduled.astimezone(ZoneInfo(community.timezone))
-    return _done(request, digest.id, flash=f"Approved; it will be sent from {local:%d %b %Y %H:%M %Z}.")
