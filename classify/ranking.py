@@ -1,4 +1,4 @@
-"""Zero-shot scoring of articles against a community's topics, keyword rules, freshness and candidate selection."""
+"""Zero-shot scoring of articles against a community's topics, and keyword rules (the draft picks: digests/compose)."""
 
 from __future__ import annotations
 
@@ -179,96 +179,6 @@ def keyword_mask(texts: Sequence[str], topics: Sequence[TopicSpec]) -> np.ndarra
             if (must is not None and not must.search(text)) or (exclude is not None and exclude.search(text)):
                 mask[i, j] = False
     return mask
-
-
-def freshness(age_days: np.ndarray | float, half_life_days: float) -> np.ndarray:
-    """A weight that halves every half-life: 1 for an article published now."""
-    age = np.maximum(np.asarray(age_days, dtype=np.float64), 0.0)
-    return np.power(0.5, age / half_life_days)
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """An article scored for one topic, with what selection needs to know about it."""
-
-    article_id: str
-    topic_id: str
-    score: float
-    source: str
-    story: str
-    age_days: float = 0.0
-    # Row of the article in the vectors passed to select_candidates, for diversity; -1 when there is none.
-    vector_row: int = -1
-
-
-@dataclass(frozen=True)
-class SelectionRules:
-    """Limits that shape a digest's sections."""
-
-    per_topic: int = 10
-    # At most this many items from one source in one topic's section.
-    per_source_cap: int = 2
-    # None keeps scores as they are; else scores halve with every half-life of age.
-    half_life_days: float | None = 7.0
-    # 0 ranks by score alone; above 0 subtracts this much of the similarity to the closest item already picked
-    # for the topic (maximal marginal relevance), so a section does not repeat one angle.
-    diversity: float = 0.0
-    # An article appears in one section only (its best), not in every topic it matches.
-    one_topic_per_article: bool = True
-    # Candidates scoring at or below this are never picked (keyword exclusions score 0).
-    min_score: float = 0.0
-
-
-def select_candidates(
-    scored: Sequence[Candidate], rules: SelectionRules | None = None, vectors: np.ndarray | None = None
-) -> dict[str, list[Candidate]]:
-    """The items of each topic's section, best first: greedy over all topics at once, one item per story."""
-    rules = rules or SelectionRules()
-    pool = [candidate for candidate in scored if candidate.score > rules.min_score]
-    fresh = np.array([candidate.score for candidate in pool], dtype=np.float64)
-    if rules.half_life_days is not None and pool:
-        fresh = fresh * freshness(np.array([candidate.age_days for candidate in pool]), rules.half_life_days)
-    unit = _unit_rows(vectors) if vectors is not None and rules.diversity > 0 else None
-    chosen: dict[str, list[Candidate]] = {}
-    per_source: dict[tuple[str, str], int] = {}
-    stories: set[str] = set()
-    articles: set[str] = set()
-    open_rows = list(range(len(pool)))
-    while open_rows:
-        best_row, best_value = -1, -np.inf
-        for row in open_rows:
-            value = fresh[row]
-            if unit is not None:
-                value -= _redundancy(pool[row], chosen, unit, pool) * rules.diversity
-            if value > best_value:
-                best_row, best_value = row, value
-        open_rows.remove(best_row)
-        candidate = pool[best_row]
-        section = chosen.setdefault(candidate.topic_id, [])
-        source_key = (candidate.topic_id, candidate.source)
-        if (
-            len(section) >= rules.per_topic
-            or per_source.get(source_key, 0) >= rules.per_source_cap
-            or candidate.story in stories
-            or (rules.one_topic_per_article and candidate.article_id in articles)
-        ):
-            continue
-        section.append(candidate)
-        per_source[source_key] = per_source.get(source_key, 0) + 1
-        stories.add(candidate.story)
-        articles.add(candidate.article_id)
-    return {topic: items for topic, items in chosen.items() if items}
-
-
-def _redundancy(
-    candidate: Candidate, chosen: dict[str, list[Candidate]], unit: np.ndarray | None, pool: Sequence[Candidate]
-) -> float:
-    """Highest similarity of a candidate to the items already picked for its topic (0 when none)."""
-    picked = chosen.get(candidate.topic_id, [])
-    if unit is None or candidate.vector_row < 0 or not picked:
-        return 0.0
-    rows = [item.vector_row for item in picked if item.vector_row >= 0]
-    return float(np.max(unit[rows] @ unit[candidate.vector_row])) if rows else 0.0
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:

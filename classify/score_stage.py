@@ -11,8 +11,9 @@ from sqlalchemy import Engine
 
 from signpost.classify.embedding import Embedder, article_text
 from signpost.classify.explain import ApprovedItem, Evidence, explain
-from signpost.classify.feedback import CLICK_WEIGHT, Label, learn
+from signpost.classify.feedback import CLICK_WEIGHT, Label
 from signpost.classify.ranking import TopicSpec, cosine, keyword_mask, topic_vectors
+from signpost.classify.relevance import score_relevance
 from signpost.store.communities import Community
 from signpost.store.groups import story_sizes
 from signpost.store.scores import (
@@ -92,13 +93,14 @@ def score_community(
         for d in decisions
         if d.article_id in row_of
     ]
-    model = learn(vectors, labels, topic_ids, prior)
+    texts = article_texts(engine, list(row_of))
+    every_text = [f"{texts[i]['title'] or ''}\n{texts[i]['text']}" for i in row_of]
+    # Semantic and lexical evidence fused, learnt from the decisions only where held-out decisions agree.
+    relevance = score_relevance(vectors, every_text, specs, prior, labels)
     scored_vectors = vectors[: len(scored_ids)]
-    scores = model.score(scored_vectors)
+    scores = relevance.scores[: len(scored_ids)]
     similarities = cosine(scored_vectors, prior)
-
-    texts = article_texts(engine, scored_ids)
-    full_texts = [f"{texts[i]['title'] or ''}\n{texts[i]['text']}" for i in scored_ids]
+    full_texts = every_text[: len(scored_ids)]
     allowed = keyword_mask(full_texts, specs)
     sizes = story_sizes(engine, sorted({texts[i]["story_id"] for i in scored_ids if texts[i]["story_id"]}))
     approved = _approved_items(decisions, row_of, vectors, texts, engine)
@@ -117,7 +119,8 @@ def score_community(
                 text=full_texts[i],
                 excluded=not allowed[i, j],
                 sources=sizes.get(story, {}).get("sources", 1),
-                decisions=taught[spec.id],
+                # Cited only where the decisions reorder the topic (held-out decisions said they help).
+                decisions=taught[spec.id] if relevance.learnt[j] else 0,
             )
             rows.append(
                 ScoreRow(

@@ -33,7 +33,10 @@ def run_classify(community: str | None, since: datetime | None) -> dict:
     return run_with_progress(
         "embedding, grouping and scoring",
         lambda: classify_flow(community=community, since=since),
-        lambda: (total - count_without_vector(engine, model_name(settings.embedding_model)), total),
+        lambda: (
+            total - count_without_vector(engine, model_name(settings.embedding_model, settings.embedding_max_tokens)),
+            total,
+        ),
     )
 
 

@@ -56,6 +56,16 @@ class WebhookConfig(Strict):
     )
 
 
+class DraftRulesConfig(Strict):
+    """A community's overrides of the SIGNPOST_DRAFT_* settings; what is left out keeps the setting."""
+
+    per_source_section: int | None = Field(None, ge=1, description="Items from one source in one section.")
+    per_source_digest: int | None = Field(None, ge=1, description="Items from one source in the whole digest.")
+    relevance_floor: float | None = Field(None, ge=0.0, le=1.0, description="Score an article needs for a section.")
+    freshness: float | None = Field(None, ge=0.0, le=1.0, description="How much newer beats older in the period.")
+    rare_source_boost: float | None = Field(None, ge=0.0, le=1.0, description="Boost of sources that post rarely.")
+
+
 class CommunityConfig(Strict):
     slug: Slug
     name: Name
@@ -66,6 +76,7 @@ class CommunityConfig(Strict):
     curators: list[str] = Field(default_factory=list, description="Email addresses of the curators.")
     topics: list[TopicConfig] = Field(default_factory=list)
     webhooks: list[WebhookConfig] = Field(default_factory=list, description="Where each published digest is posted.")
+    draft: DraftRulesConfig = Field(default_factory=DraftRulesConfig, description="Caps and floor of the drafts.")
 
     @field_validator("timezone")
     @classmethod

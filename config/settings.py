@@ -65,6 +65,30 @@ class Settings(BaseSettings):
         description="sentence-transformers model: the shipped all-MiniLM-L6-v2, or a local model folder.",
     )
     embedding_batch_size: int = Field(64, description="Texts embedded at once.")
+    embedding_max_tokens: int = Field(
+        128, ge=16, le=512, description="Word pieces of an article (title, then text) the model reads."
+    )
+
+    # Drafts: what a section may hold (each community may override these in its file or on its admin page).
+    draft_per_source_section: int = Field(
+        2, ge=1, description="Items from one source in one section of a draft, at most."
+    )
+    draft_per_source_digest: int = Field(4, ge=1, description="Items from one source in a whole draft, at most.")
+    draft_relevance_floor: float = Field(
+        0.5, ge=0.0, le=1.0, description="Score an article needs for a section; below it, it is a borderline candidate."
+    )
+    draft_freshness: float = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="Share of its score an article from the period's first day loses to one from its last.",
+    )
+    draft_rare_source_boost: float = Field(
+        0.1, ge=0.0, le=1.0, description="Score boost (share) of an article from a source that posts rarely."
+    )
+    draft_rare_source_posts: int = Field(
+        2, ge=0, description="A source with at most this many articles a week (over the last 4 weeks) posts rarely."
+    )
 
     # Digests and their delivery.
     public_url: str = Field(

@@ -256,7 +256,8 @@ class DigestRenderer:
         return self._cache[topic_ids]
 
     def _render_bodies(self, topic_ids: frozenset[int]) -> Bodies | None:
-        chosen = [cleaned for section, cleaned in self.sections if section.topic_id in topic_ids]
+        # Only sections with items: an empty one is left out, and so is its name from the opening sentence.
+        chosen = [cleaned for section, cleaned in self.sections if section.topic_id in topic_ids and section.items]
         if not chosen:
             return None
         context = {

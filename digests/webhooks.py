@@ -49,6 +49,8 @@ def _lines(content: DigestContent, link: Callable[[str, str | None], str], bold:
     """A section heading then a line per item: linked title, source, a short blurb; all as plain text."""
     lines = []
     for section in content.sections:
+        if not section.items:
+            continue  # an empty section is never posted
         lines.append(f"\n{bold}{chat_text(plain_text(section.name), slack)}{bold}")
         for item in section.items[:ITEMS_PER_SECTION]:
             title = chat_text(plain_text(item.title))
@@ -118,6 +120,7 @@ def payload(format_name: str, content: DigestContent, archive_url: str) -> dict:
                 ],
             }
             for section in content.sections
+            if section.items
         ],
     }
 

@@ -33,17 +33,22 @@ def embed_task() -> dict:
 
 
 @functools.cache
-def shared_embedder(model: str, batch_size: int, cache_dir: Path) -> Embedder:
+def shared_embedder(model: str, batch_size: int, cache_dir: Path, max_tokens: int | None = None) -> Embedder:
     """One embedder per Dask worker process (loading the model costs more than embedding a chunk), running one
     text at a time: Dask already runs a task per core, and more runs than cores only queue for them."""
-    return Embedder(model, batch_size, cache_dir=cache_dir, parallel_runs=1)
+    return Embedder(model, batch_size, cache_dir=cache_dir, parallel_runs=1, max_tokens=max_tokens)
 
 
 @task(retries=1, retry_delay_seconds=10, task_run_name="embed {label}", timeout_seconds=3600, tags=[EMBED])
 def embed_chunk_task(article_ids: list[int], label: str = "") -> dict:
     settings = load_settings()
     with connect(settings) as engine:
-        embedder = shared_embedder(settings.embedding_model, settings.embedding_batch_size, settings.var_dir / "models")
+        embedder = shared_embedder(
+            settings.embedding_model,
+            settings.embedding_batch_size,
+            settings.var_dir / "models",
+            settings.embedding_max_tokens,
+        )
         report = embed_chunk(engine, embedder, article_ids)
     return {"model": report.model, "articles": report.articles}
 
@@ -55,14 +60,16 @@ def embed_fanned_out_flow() -> dict:
     started = time.monotonic()
     settings = load_settings()
     with connect(settings) as engine:
-        chunks = pending_chunks(engine, model_name(settings.embedding_model), size=settings.dask_chunk_size)
+        chunks = pending_chunks(
+            engine, model_name(settings.embedding_model, settings.embedding_max_tokens), size=settings.dask_chunk_size
+        )
     logger.info("embedding %d articles in %d chunks", sum(map(len, chunks)), len(chunks))
     futures = embed_chunk_task.map(chunks, label=[f"chunk {index + 1}/{len(chunks)}" for index in range(len(chunks))])
     embedded = 0
     for done, future in enumerate(futures, start=1):
         embedded += future.result()["articles"]
         logger.info("chunk %d/%d embedded: %d articles so far", done, len(futures), embedded)
-    model = model_name(settings.embedding_model)
+    model = model_name(settings.embedding_model, settings.embedding_max_tokens)
     return {"model": model, "articles": embedded, "seconds": round(time.monotonic() - started, 2)}
 
 

@@ -6,30 +6,27 @@ import codecs
 import logging
 import re
 import unicodedata
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
-from htmldate import find_date
 from lxml.html import HtmlElement
-from trafilatura.baseline import html2txt
-from trafilatura.metadata import examine_meta, extract_meta_json, extract_title
+from trafilatura.json_metadata import normalize_authors
+from trafilatura.metadata import examine_meta, extract_meta_json, extract_metainfo, extract_title
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
+from trafilatura.xpaths import AUTHOR_XPATHS
 
+from signpost.spiders.published import page_date, parse_moment, reconcile_dates
+from signpost.spiders.text_choice import feed_text, main_text
+from signpost.spiders.titles import clean_author, headline
 from signpost.spiders.urls import canonicalize_url
 from signpost.store.records import ExtractedArticle, Skipped
 
 LOGGER = logging.getLogger(__name__)
 
 # Stored with each article so that pages can be re-extracted when either part changes.
-EXTRACTOR_VERSION = f"trafilatura-{trafilatura.__version__}+signpost-2"
-
-# Recall mode skips trafilatura's own recall escalation, so a short result covering little of the page
-# is retried in balanced mode, with trafilatura's own thresholds (core.ESCALATION_*).
-RETRY_MAX_CHARS = 3000
-RETRY_PAGE_SHARE = 0.2
-RETRY_ACCEPT_RATIO = 1.5
+EXTRACTOR_VERSION = f"trafilatura-{trafilatura.__version__}+signpost-3"
 
 # A repeated line this long is a duplicated block (a pull quote, a sticky teaser), not a refrain.
 DUPLICATE_LINE_MIN_WORDS = 8
@@ -134,6 +131,34 @@ def clean_text(text: str, title: str | None) -> str:
     return unicodedata.normalize("NFC", "\n".join(kept))
 
 
+LEADING_BYLINE = re.compile(r"^(?i:(?:written|posted|submitted|words)\s+by|by)\s+(?P<name>[^|,\u00b7\u2013\u2014]+)")
+
+
+def leading_byline(text: str, title: str | None) -> str | None:
+    """The name in a "By Jo Bloggs | Posted: ..." line opening the main text, where many sites print their byline."""
+    for line in [line for line in text.split("\n") if line.strip()][:3]:
+        if title and _same_words(line, title):
+            continue
+        if _is_leading_meta(line) and (match := LEADING_BYLINE.match(line.strip())):
+            name = match.group("name").strip()
+            return name if NAME.match(name) else None
+    return None
+
+
+def _outside_comments(tree: HtmlElement, name: str) -> bool:
+    """Whether a name appears in the page other than in its comments (a commenter is not the author)."""
+    for element in tree.iter():
+        if (
+            isinstance(element.tag, str)
+            and name in (element.text or "")
+            and not any(
+                COMMENT_CONTAINERS.search(f"{a.get('class', '')} {a.get('id', '')}") for a in element.iterancestors()
+            )
+        ):
+            return True
+    return False
+
+
 def _is_leading_meta(line: str) -> bool:
     stripped = line.strip()
     return len(stripped.split()) <= LEADING_META_MAX_WORDS and bool(LEADING_META_LINE.match(stripped))
@@ -143,49 +168,8 @@ def _same_words(first: str, second: str) -> bool:
     return WORDS.findall(first.lower()) == WORDS.findall(second.lower())
 
 
-LAYOUT_TAGS = {"table": "div", "tbody": "div", "thead": "div", "tfoot": "div", "tr": "div", "td": "div", "th": "div"}
-
-
-def unwrap_layout_tables(tree: HtmlElement) -> None:
-    """Turn tables used for page layout into divs, so trafilatura keeps the article cell and drops the furniture.
-
-    Old sites lay pages out with tables; trafilatura takes tables as content and would return the whole page.
-    A table is layout when it nests another table or a cell holds paragraphs of prose; data tables are kept.
-    """
-    for table in list(tree.iter("table")):
-        nested = table.find(".//table") is not None
-        prose_cell = any(
-            len(cell.findall(".//p")) >= 2 and len(cell.text_content()) > 400 for cell in table.iter("td", "th")
-        )
-        if nested or prose_cell:
-            for element in [table, *table.iterdescendants("tbody", "thead", "tfoot", "tr", "td", "th")]:
-                element.tag = LAYOUT_TAGS[element.tag]
-
-
-def extract_main_text(tree: HtmlElement, url: str | None) -> str:
-    """The main text: trafilatura in recall mode without comments, retried in balanced mode if it came up short."""
-    unwrap_layout_tables(tree)
-    text = _trafilatura_text(tree, url, favor_recall=True)
-    if len(text) < RETRY_MAX_CHARS and len(text) < RETRY_PAGE_SHARE * len(html2txt(tree)):
-        retry = _trafilatura_text(tree, url, favor_recall=False)
-        if len(retry) > RETRY_ACCEPT_RATIO * len(text):
-            return retry
-    return text
-
-
-def _trafilatura_text(tree: HtmlElement, url: str | None, favor_recall: bool) -> str:
-    try:
-        document = trafilatura.bare_extraction(
-            tree, url=url, favor_recall=favor_recall, include_comments=False, include_tables=True
-        )
-    except Exception as error:  # trafilatura's own guards miss some malformed trees
-        LOGGER.warning("trafilatura failed on %s: %s", url, error)
-        return ""
-    return (document.text or "") if isinstance(document, Document) else ""
-
-
 def page_metadata(tree: HtmlElement, url: str) -> Document:
-    """Title, author, date, site name and image from meta tags and JSON-LD, without trafilatura's slow searches."""
+    """Title, author, site name and image from meta tags and JSON-LD, without trafilatura's slow searches."""
     metadata = examine_meta(tree)
     try:
         metadata = extract_meta_json(tree, metadata)
@@ -193,13 +177,6 @@ def page_metadata(tree: HtmlElement, url: str) -> Document:
         LOGGER.debug("JSON-LD metadata failed on %s: %s", url, error)
     if metadata.author and " " not in metadata.author.strip():
         metadata.author = None  # a single token is usually a handle or a site name
-    try:
-        metadata.date = find_date(
-            tree, url=url, extensive_search=False, original_date=True, max_date=date.today().isoformat()
-        )
-    except Exception as error:
-        LOGGER.debug("date search failed on %s: %s", url, error)
-        metadata.date = None
     metadata.clean_and_trim()
     return metadata
 
@@ -232,27 +209,6 @@ def byline_author(tree: HtmlElement) -> str | None:
         if NAME.match(name):
             return name
     return None
-
-
-def parse_datetime(value: str | None) -> datetime | None:
-    """An ISO date or date-time as an aware UTC datetime (a bare date is taken as midnight UTC)."""
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def published_at(page_date: str | None, feed_published: str | None) -> datetime | None:
-    """The page's publication date, with the feed's time of day when both agree on the day."""
-    page, feed = parse_datetime(page_date), parse_datetime(feed_published)
-    if page is None or (feed is not None and feed.date() == page.date()):
-        return feed
-    return page
 
 
 def canonical_url(tree: HtmlElement, url: str, metadata_url: str | None) -> str:
@@ -388,8 +344,12 @@ def extract_page(
     encoding: str | None = None,
     feed_entry: dict | None = None,
     min_chars: int = 250,
+    first_seen: datetime | None = None,
 ) -> ExtractedArticle | Skipped:
-    """The article in a page, or Skipped with the reason; never raises on bad input."""
+    """The article in a page, or Skipped with the reason; never raises on bad input.
+
+    ``first_seen`` is when the page was first fetched (now by default): no date after it is believed.
+    """
     if not body or not looks_like_html(body):
         return Skipped("not html")
     try:
@@ -400,35 +360,52 @@ def extract_page(
     if tree is None:
         return Skipped("not html")
     try:
-        return _article_from_tree(tree, url, feed_entry or {}, min_chars)
+        return _article_from_tree(tree, url, feed_entry or {}, min_chars, first_seen or datetime.now(UTC))
     except Exception as error:  # a page must never stop the extraction stage; the reason is kept with it
         LOGGER.warning("extraction failed on %s: %r", url, error)
         return Skipped(f"extraction failed ({type(error).__name__})")
 
 
-def _article_from_tree(tree: HtmlElement, url: str, entry: dict, min_chars: int) -> ExtractedArticle | Skipped:
+def _article_from_tree(
+    tree: HtmlElement, url: str, entry: dict, min_chars: int, first_seen: datetime
+) -> ExtractedArticle | Skipped:
     metadata = page_metadata(tree, url)
     if is_error_page(tree, metadata.title):
         return Skipped("error page")
-    # the title the page declares, then the feed's, and only then trafilatura's guess from the headings
-    title = metadata.title or entry.get("title") or extract_title(tree) or None
-    text = clean_text(extract_main_text(tree, url), title)
+    site_names = [name for name in (metadata.sitename,) if name]
+    title_element = tree.find(".//head/title")
+    declared = [metadata.title, title_element.text_content() if title_element is not None else None, entry.get("title")]
+    title = headline(tree, [t for t in declared if t], site_names, url) or extract_title(tree) or None
+    raw_text = main_text(tree, url, feed_text(entry))
+    text = clean_text(raw_text, title)
     if not text.strip():
         return Skipped("no main text")
     if len(text) < min_chars:
         return Skipped(f"too short ({len(text)} chars)")
     if is_listing(tree, text):
         return Skipped("looks like a listing page")
+    stated, where = page_date(tree, url, first_seen)
+    via = entry.get("via") or "feed"
+    date = reconcile_dates(stated, where, parse_moment(entry.get("published")), via, first_seen)
+    author = metadata.author or byline_author(tree) or leading_byline(raw_text, title) or entry.get("author")
+    if not author:
+        # trafilatura's byline expressions, only where the cheap ways found nobody; trafilatura prunes a copy of the
+        # whole tree first, checking that the name is not a commenter's costs far less
+        found = extract_metainfo(tree, AUTHOR_XPATHS, len_limit=120)
+        found = normalize_authors(None, found) if found else None
+        author = found if found and _outside_comments(tree, found.split(";")[0].strip()) else None
     return ExtractedArticle(
         canonical_url=canonical_url(tree, url, metadata.url),
         text=text,
         title=title,
-        author=metadata.author or byline_author(tree) or entry.get("author") or None,
-        published_at=published_at(metadata.date, entry.get("published")),
+        author=clean_author(author, site_names, url),
+        published_at=date.published_at,
         site_name=metadata.sitename or None,
         language=page_language(tree),
-        lead_image=_absolute_http(url, metadata.image),
+        image_url=_absolute_http(url, metadata.image),
         summary=entry.get("summary") or metadata.description or None,
+        date_basis=date.basis,
+        date_reasons=date.reasons,
     )
 
 

@@ -14,7 +14,8 @@ from sqlalchemy import Engine
 
 from signpost.config.settings import Settings
 from signpost.spiders.extract import EXTRACTOR_VERSION, extract_page
-from signpost.store.articles import save_article
+from signpost.spiders.templates import drop_template_lines
+from signpost.store.articles import known_article_urls, save_article
 from signpost.store.pages import (
     StoredPage,
     load_pages,
@@ -44,15 +45,22 @@ class ExtractReport:
         return self.pages / self.seconds if self.seconds else 0.0
 
 
-def _job(page: StoredPage, settings: Settings) -> tuple[bytes, str, str | None, dict | None, int]:
+Job = tuple[bytes, str, str | None, dict | None, int, datetime | None]
+
+
+def _job(page: StoredPage, settings: Settings) -> Job:
     """What a worker process needs to extract a page: picklable, without the store."""
-    return (page.body, page.final_url or page.url, page.encoding, page.feed_entry, settings.min_article_chars)
+    url = page.final_url or page.url
+    return (page.body, url, page.encoding, page.feed_entry, settings.min_article_chars, page.fetched_at)
 
 
-def _extract_one(job: tuple[bytes, str, str | None, dict | None, int]) -> ExtractedArticle | Skipped:
-    body, url, encoding, feed_entry, min_chars = job
+def _extract_one(job: Job) -> ExtractedArticle | Skipped:
+    body, url, encoding, feed_entry, min_chars, fetched_at = job
     try:
-        return extract_page(body, url, encoding=encoding, feed_entry=feed_entry, min_chars=min_chars)
+        # no date after the page was fetched is believed: it was first seen then
+        return extract_page(
+            body, url, encoding=encoding, feed_entry=feed_entry, min_chars=min_chars, first_seen=fetched_at
+        )
     except Exception as error:  # a bad page must never stop the stage
         return Skipped(f"extraction failed: {type(error).__name__}: {error}")
 
@@ -69,6 +77,8 @@ def _save(engine: Engine, page: StoredPage, result: ExtractedArticle | Skipped, 
     if isinstance(result, Skipped):
         _record_skip(engine, page, result, report)
         return
+    if result.canonical_url not in known_article_urls(engine, [result.canonical_url]) and page.source_id is not None:
+        result = drop_template_lines(engine, result, page.source_id)
     _, is_new = save_article(
         engine, result, page_id=page.id, source_id=page.source_id, page_url=page.url, extractor=EXTRACTOR_VERSION
     )

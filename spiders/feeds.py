@@ -151,6 +151,7 @@ def _rss_entry(item: lxml.etree._Element, base_url: str) -> FeedEntry:
         summary=html_to_text(summary, SUMMARY_MAX_CHARS),
         published=_first_date(children, RSS_DATES),
         author=plain(author, TITLE_MAX_CHARS),
+        content=element_text(_first(children, "encoded")),
     )
 
 
@@ -178,6 +179,7 @@ def _parse_atom(root: lxml.etree._Element, base_url: str) -> ParsedFeed:
                 summary=summary or html_to_text(_media_description(children), SUMMARY_MAX_CHARS),
                 published=_first_date(children, ATOM_DATES),
                 author=_atom_author(entry) or feed_author,
+                content=element_text(_first(children, "content")),
             )
         )
     title = atom_text(_child(root, "title"), TITLE_MAX_CHARS)
@@ -266,6 +268,7 @@ def _parse_json_feed(body: bytes, base_url: str, charset: str | None) -> ParsedF
                 summary=summary or html_to_text(_json_str(item, "content_html"), SUMMARY_MAX_CHARS),
                 published=published,
                 author=_json_author(item) or feed_author,
+                content=_json_str(item, "content_html") or _json_str(item, "content_text"),
             )
         )
     site_url = http_url(_json_str(document, "home_page_url"), base_url)

@@ -12,6 +12,7 @@ from signpost.config.settings import Settings
 from signpost.spiders.discovery import Candidate, Discovery, discover
 from signpost.spiders.fetch import FetchRules
 from signpost.spiders.opml import OpmlSource, read_opml, write_opml
+from signpost.spiders.titles import source_name
 from signpost.spiders.urls import UnsafeURLError, check_source_url, http_url
 from signpost.store.records import Source
 from signpost.store.sources import get_source, list_sources, save_source
@@ -28,9 +29,9 @@ def _default_name(candidate: Candidate, url: str, discovery: Discovery | None = 
     if candidate.kind == "sitemap" and discovery is not None:
         titled = [other for other in discovery.candidates if other.kind != "sitemap"]
     for found in titled:
-        # A feed's title is the site's to choose: its line breaks and controls become spaces.
-        if clean_name(found.title or ""):
-            return clean_name(found.title)[:200]
+        # "Latest news | Fundraising Network" is a page title; the source is the site. Controls become spaces.
+        if name := source_name(clean_name(found.title or ""), url):
+            return name[:200]
     return urlsplit(url).hostname or url
 
 

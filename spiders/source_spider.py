@@ -264,9 +264,11 @@ class SourcesSpider(scrapy.Spider):
         recent = [entry for entry in sitemap.entries if entry.lastmod is None or entry.lastmod >= self.sitemap_since]
         recent.sort(key=lambda entry: entry.lastmod or datetime.min.replace(tzinfo=UTC), reverse=True)
         entries = [
-            FeedEntry(url=entry.url, title=entry.title, published=entry.published or entry.lastmod) for entry in recent
+            # lastmod says when the page changed, not when it was published: it travels apart
+            FeedEntry(url=entry.url, title=entry.title, published=entry.published, modified=entry.lastmod)
+            for entry in recent
         ]
-        yield from self._article_requests(source["id"], entries)
+        yield from self._article_requests(source["id"], entries, via="sitemap")
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         self._answered(response.meta)
@@ -283,7 +285,9 @@ class SourcesSpider(scrapy.Spider):
         links = listing_links(response.body, response.url, options.get("allow", []), options.get("deny", []))
         depth = response.meta["depth_in_source"]
         self.listing_pages_seen[source["id"]] = self.listing_pages_seen.get(source["id"], 0) + 1
-        yield from self._article_requests(source["id"], [FeedEntry(url=url) for url in links.article_links])
+        yield from self._article_requests(
+            source["id"], [FeedEntry(url=url) for url in links.article_links], via="listing"
+        )
         max_depth = options.get("max_depth", self.default_max_depth)
         if depth < max_depth:
             for url in links.next_pages:
@@ -306,7 +310,9 @@ class SourcesSpider(scrapy.Spider):
 
     # -- articles --------------------------------------------------------------------------------------
 
-    def _article_requests(self, source_id: int, entries: list[FeedEntry]) -> Iterator[scrapy.Request]:
+    def _article_requests(
+        self, source_id: int, entries: list[FeedEntry], via: str = "feed"
+    ) -> Iterator[scrapy.Request]:
         report = self.reports[source_id]
         source = self.sources[source_id]
         by_url: dict[str, FeedEntry] = {}
@@ -331,7 +337,7 @@ class SourcesSpider(scrapy.Spider):
                     callback=self.parse_article,
                     errback=self.article_failed,
                     dont_filter=True,
-                    meta={"source_id": source_id, "canonical_url": url, "feed_entry": _entry_json(entry)},
+                    meta={"source_id": source_id, "canonical_url": url, "feed_entry": _entry_json(entry, via)},
                 )
             )
 
@@ -380,11 +386,18 @@ def _charset(response: Response) -> str | None:
     return charset_of(response.headers.get("Content-Type", b"").decode("latin-1"))
 
 
-def _entry_json(entry: FeedEntry) -> dict:
+# The feed's full text rides with the page to the extract stage; past this it is not a post but a dump.
+FEED_CONTENT_MAX_CHARS = 200_000
+
+
+def _entry_json(entry: FeedEntry, via: str = "feed") -> dict:
     return {
         "url": entry.url,
         "title": entry.title,
         "summary": entry.summary,
         "published": entry.published.isoformat() if entry.published else None,
         "author": entry.author,
+        "via": via,
+        "modified": entry.modified.isoformat() if entry.modified else None,
+        "content": entry.content[:FEED_CONTENT_MAX_CHARS] if entry.content else None,
     }

@@ -83,6 +83,14 @@ def save_article(
     return existing, is_new
 
 
+def known_article_urls(engine: Engine, canonical_urls: list[str]) -> set[str]:
+    """The canonical URLs among these that already have an article."""
+    with engine.connect() as connection:
+        return set(
+            connection.scalars(select(articles.c.canonical_url).where(articles.c.canonical_url.in_(canonical_urls)))
+        )
+
+
 def list_articles(engine: Engine, *, since: datetime | None = None, limit: int | None = None) -> list[dict]:
     """Articles newest first, each with the names of the sources that carried it."""
     with engine.connect() as connection:

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func, select
 
 from signpost.store.digests import CoveredBy
-from signpost.store.schema import article_groups, article_sources, articles, sources, topic_scores, topics
+from signpost.store.schema import (
+    article_groups,
+    article_sources,
+    articles,
+    digest_items,
+    digests,
+    sources,
+    topic_scores,
+    topics,
+)
+
+# Weeks over which a source's posting rate is counted, for the rare-source boost.
+RATE_WEEKS = 4
 
 
 @dataclass(frozen=True)
@@ -26,6 +38,18 @@ class DraftCandidate:
     reasons: list = field(default_factory=list)
     # Where else the same story ran (other sources, other articles of the story), for "also covered by".
     other_sources: tuple[CoveredBy, ...] = ()
+    # Articles a week the item's source published over the RATE_WEEKS before the period's end; None: unknown.
+    source_weekly_posts: float | None = None
+
+
+@dataclass(frozen=True)
+class SentItem:
+    """An item an earlier digest of the community sent: what a follow-up refers to."""
+
+    article_id: int
+    story_id: int | None
+    title: str
+    sent_on: datetime
 
 
 def draft_candidates(
@@ -75,10 +99,62 @@ def draft_candidates(
         story_ids = sorted({row.story_id for row in rows if row.story_id is not None})
         carried = _carried_by(connection, article_ids)
         story_coverage = _story_coverage(connection, story_ids)
+        rates = _weekly_posts(connection, until)
     found: dict[int, list[DraftCandidate]] = {}
     for row in rows:
-        found.setdefault(row.topic_id, []).append(draft_candidate(row, carried, story_coverage))
+        candidate = draft_candidate(row, carried, story_coverage)
+        candidate = replace(candidate, source_weekly_posts=rates.get(candidate.source, 0.0))
+        found.setdefault(row.topic_id, []).append(candidate)
     return found
+
+
+def _weekly_posts(connection, until: datetime) -> dict[str, float]:
+    """Articles a week each source (by name) published over the RATE_WEEKS weeks before ``until``."""
+    when = func.coalesce(articles.c.published_at, articles.c.first_seen_at)
+    since = until - timedelta(weeks=RATE_WEEKS)
+    query = (
+        select(sources.c.name, func.count(func.distinct(article_sources.c.article_id)))
+        .join(article_sources, article_sources.c.source_id == sources.c.id)
+        .join(articles, articles.c.id == article_sources.c.article_id)
+        .where(when >= since, when < until)
+        .group_by(sources.c.name)
+    )
+    return {name: count / RATE_WEEKS for name, count in connection.execute(query)}
+
+
+def sent_before(engine: Engine, community_id: int, before: datetime) -> tuple[set[int], dict[int, SentItem]]:
+    """What earlier digests of the community sent (approved items of digests approved or sent, from periods
+    that started before ``before``): their article ids, and per story the latest item sent on it."""
+    query = (
+        select(digest_items.c.article_id, digest_items.c.story_id, digest_items.c.title, digests.c.period_end)
+        .join(digests, digests.c.id == digest_items.c.digest_id)
+        .where(
+            digests.c.community_id == community_id,
+            digests.c.status.in_(("approved", "sent")),
+            digests.c.period_start < before,
+            digest_items.c.state == "approved",
+        )
+        .order_by(digests.c.period_start, digest_items.c.id)
+    )
+    article_ids: set[int] = set()
+    stories: dict[int, SentItem] = {}
+    with engine.connect() as connection:
+        for row in connection.execute(query):
+            article_ids.add(row.article_id)
+            if row.story_id is not None:
+                stories[row.story_id] = SentItem(row.article_id, row.story_id, row.title, row.period_end)
+    return article_ids, stories
+
+
+def decided_scores(engine: Engine, community_id: int) -> list[tuple[bool, float]]:
+    """(approved?, score) of every item curators approved or rejected in the community's digests."""
+    query = (
+        select(digest_items.c.state, digest_items.c.score)
+        .join(digests, digests.c.id == digest_items.c.digest_id)
+        .where(digests.c.community_id == community_id, digest_items.c.state.in_(("approved", "rejected")))
+    )
+    with engine.connect() as connection:
+        return [(state == "approved", float(score)) for state, score in connection.execute(query)]
 
 
 def draft_candidate(row, carried: dict[int, list[CoveredBy]], coverage: dict[int, list[CoveredBy]]) -> DraftCandidate:

@@ -40,6 +40,8 @@ class Community:
     items_per_topic: int
     topics: list[Topic] = field(default_factory=list)  # in use, in their order
     archived_topics: list[Topic] = field(default_factory=list)
+    # Overrides of the SIGNPOST_DRAFT_* settings (digests.drafting.DraftRules), only the keys the community set.
+    draft_rules: dict = field(default_factory=dict)
 
     @property
     def every_topic(self) -> list[Topic]:
@@ -57,17 +59,21 @@ def save_community(
     schedule: str = "0 7 * * MON",
     items_per_topic: int = 5,
     topic_list: list[dict] = (),
+    draft_rules: dict | None = None,
 ) -> int:
     """Insert or update a community and make ``topic_list`` its topics, in that order.
 
     Topics not listed are archived (their labels and published items stay); an archived topic listed again is
-    back in use. Names with control characters raise ValueError.
+    back in use. Names with control characters raise ValueError. ``draft_rules`` None leaves the community's
+    draft rules as they are; a mapping replaces them.
     """
     for checked in (name, *(topic["name"] for topic in topic_list)):
         plain_name(checked)
     values = dict(
         name=name, description=description, timezone=timezone, schedule=schedule, items_per_topic=items_per_topic
     )
+    if draft_rules is not None:
+        values["draft_rules"] = {key: value for key, value in draft_rules.items() if value is not None}
     with engine.begin() as connection:
         community_id = connection.scalar(select(communities.c.id).where(communities.c.slug == slug))
         if community_id is None:
@@ -105,6 +111,16 @@ def save_community(
         return community_id
 
 
+def set_draft_rules(engine: Engine, community_id: int, rules: dict) -> None:
+    """Replace the community's overrides of the draft settings; keys with None are left to the settings."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(communities)
+            .where(communities.c.id == community_id)
+            .values(draft_rules={key: value for key, value in rules.items() if value is not None})
+        )
+
+
 def list_communities(engine: Engine) -> list[Community]:
     with engine.connect() as connection:
         rows = connection.execute(select(communities).order_by(communities.c.slug)).all()
@@ -135,6 +151,7 @@ def list_communities(engine: Engine) -> list[Community]:
             row.items_per_topic,
             by_community.get(row.id, []),
             archived.get(row.id, []),
+            dict(row.draft_rules or {}),
         )
         for row in rows
     ]

@@ -36,13 +36,6 @@ class ItemFacts:
         return f"{ordinal(self.rank)} of {self.candidates} candidate{plural} for {topic_name}"
 
 
-def _image_column():
-    # The article's lead image as extraction found it; a store with an `image_url` column prefers that one.
-    if "image_url" in articles.c:
-        return func.coalesce(articles.c.image_url, articles.c.lead_image)
-    return articles.c.lead_image
-
-
 def _topic_scores(connection, topic_ids: set[int], since: datetime, until: datetime) -> dict[int, list[float]]:
     """Each topic's candidate scores of the period, ascending: what drafting chose from."""
     when = func.coalesce(articles.c.published_at, articles.c.first_seen_at)
@@ -79,7 +72,7 @@ def item_facts(engine: Engine, digest: Digest, items: list[DigestItem]) -> dict[
                     articles.c.id,
                     articles.c.published_at,
                     articles.c.word_count,
-                    _image_column().label("image_url"),
+                    articles.c.image_url,
                 ).where(articles.c.id.in_(article_ids))
             )
         }

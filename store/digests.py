@@ -8,10 +8,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
 
 from signpost.store.db import dialect_insert, utcnow
-from signpost.store.schema import digest_events, digest_items, digests, outbox, webhook_posts, webhooks
+from signpost.store.schema import articles, digest_events, digest_items, digests, outbox, webhook_posts, webhooks
 from signpost.store.scores import save_decision, withdraw_decision
 
 ITEM_STATES = ("proposed", "approved", "rejected")
+# What an item card shows of its article beside the item's own fields.
+ARTICLE_FIELDS = (articles.c.image_url, articles.c.published_at, articles.c.first_seen_at, articles.c.date_basis)
 LABEL_OF_STATE = {"approved": "approve", "rejected": "reject"}
 
 
@@ -51,6 +53,16 @@ class DigestItem(DraftItem):
     id: int = 0
     state: str = "proposed"
     edited: bool = False
+    # from the article: its lead image, and how sure its date is ("first seen" when no date could be trusted)
+    image_url: str | None = None
+    published_at: datetime | None = None
+    first_seen_at: datetime | None = None
+    date_basis: str | None = None
+
+    @property
+    def date_unknown(self) -> bool:
+        """No date could be trusted: the article is filed under the week it was first seen."""
+        return self.date_basis == "first seen" or (self.published_at is None and self.first_seen_at is not None)
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,7 @@ def _digest(row) -> Digest:
 
 
 def _item(row) -> DigestItem:
+    article = row._mapping
     return DigestItem(
         topic_id=row.topic_id,
         article_id=row.article_id,
@@ -98,6 +111,10 @@ def _item(row) -> DigestItem:
         id=row.id,
         state=row.state,
         edited=row.edited,
+        image_url=article.get("image_url"),
+        published_at=article.get("published_at"),
+        first_seen_at=article.get("first_seen_at"),
+        date_basis=article.get("date_basis"),
     )
 
 
@@ -141,7 +158,8 @@ def load_items(engine: Engine, digest_id: int, states: tuple[str, ...] = ITEM_ST
     """A digest's items in section order: by topic, then position."""
     with engine.connect() as connection:
         rows = connection.execute(
-            select(digest_items)
+            select(digest_items, *ARTICLE_FIELDS)
+            .outerjoin(articles, articles.c.id == digest_items.c.article_id)
             .where(digest_items.c.digest_id == digest_id, digest_items.c.state.in_(states))
             .order_by(digest_items.c.topic_id, digest_items.c.position, digest_items.c.id)
         ).all()
@@ -405,3 +423,20 @@ def cancel_approval(engine: Engine, digest_id: int, actor: str) -> None:
             .values(status="draft", approved_by=None, approved_at=None, scheduled_for=None)
         )
         record_event(connection, digest_id, "approval_cancelled", actor)
+
+
+def save_section_notes(engine: Engine, digest_id: int, notes: dict[int, dict]) -> None:
+    """What the draft found per section (items, borderline candidates, what caps held back), keyed by topic id."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(digests)
+            .where(digests.c.id == digest_id)
+            .values(section_notes={str(topic_id): note for topic_id, note in notes.items()})
+        )
+
+
+def section_notes(engine: Engine, digest_id: int) -> dict[int, dict]:
+    """The draft's notes per topic id; empty for a digest drafted before notes were kept."""
+    with engine.connect() as connection:
+        stored = connection.scalar(select(digests.c.section_notes).where(digests.c.id == digest_id))
+    return {int(topic_id): note for topic_id, note in (stored or {}).items()}

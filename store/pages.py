@@ -5,6 +5,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 
@@ -26,6 +27,7 @@ class StoredPage:
     encoding: str | None
     body: bytes
     feed_entry: dict | None
+    fetched_at: datetime | None = None
 
 
 def _chunks(items: list, size: int = 500) -> Iterator[list]:
@@ -105,6 +107,7 @@ def load_pages(engine: Engine, page_ids: list[int]) -> list[StoredPage]:
                 pages.c.encoding,
                 pages.c.body,
                 pages.c.feed_entry,
+                pages.c.fetched_at,
             ).where(pages.c.id.in_(chunk), pages.c.body.is_not(None))
             for row in connection.execute(query):
                 loaded[row.id] = StoredPage(
@@ -115,6 +118,7 @@ def load_pages(engine: Engine, page_ids: list[int]) -> list[StoredPage]:
                     encoding=row.encoding,
                     body=zlib.decompress(row.body),
                     feed_entry=row.feed_entry,
+                    fetched_at=row.fetched_at,
                 )
     return [loaded[page_id] for page_id in page_ids if page_id in loaded]
 

@@ -15,6 +15,10 @@ class FeedEntry:
     summary: str | None = None
     published: datetime | None = None
     author: str | None = None
+    # a sitemap's lastmod: when the page last changed, never taken as its publication date
+    modified: datetime | None = None
+    # the feed's own full text (content:encoded, JSON Feed content_html), a strong hint of the article's text
+    content: str | None = None
 
 
 @dataclass
@@ -44,8 +48,10 @@ class ExtractedArticle:
     published_at: datetime | None = None
     site_name: str | None = None
     language: str | None = None
-    lead_image: str | None = None
+    image_url: str | None = None
     summary: str | None = None
+    date_basis: str | None = None
+    date_reasons: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -67,6 +67,11 @@ communities = Table(
     Column("schedule", String(64), nullable=False, default="0 7 * * MON"),
     Column("items_per_topic", Integer, nullable=False, default=5),
     _when("created_at", nullable=False),
+    Column(
+        "draft_rules",
+        JSON,
+        comment="Overrides of the draft settings: caps, relevance floor, freshness, rare-source boost.",
+    ),
 )
 
 topics = Table(
@@ -187,11 +192,26 @@ articles = Table(
     Column("site_name", Text),
     Column("language", String(16)),
     Column("text", Text, nullable=False),
-    Column("lead_image", Text),
+    Column("image_url", Text),
     Column("summary", Text),
     Column("word_count", Integer, nullable=False, default=0),
     _when("first_seen_at", nullable=False, index=True),
     Column("extractor", String(64), nullable=False, comment="Extractor and version, so upgrades can re-run."),
+    Column(
+        "date_basis",
+        String(16),
+        comment="Where published_at came from: feed, sitemap or page; first seen when no date could be trusted.",
+    ),
+    Column("date_reasons", JSON, comment="Why that date: what agreed, what was set aside."),
+)
+
+source_lines = Table(
+    "source_lines",
+    metadata,
+    Column("source_id", ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
+    Column("line_key", String(40), primary_key=True, comment="Hash of a line's words; empty counts the articles."),
+    Column("articles", Integer, nullable=False, default=0),
+    comment="A source's template: a line on most of its articles is its furniture, not article text.",
 )
 
 article_sources = Table(
@@ -277,6 +297,11 @@ digests = Table(
     _when("scheduled_for", comment="When delivery may start; NULL means as soon as it is approved."),
     _when("created_at", nullable=False),
     _when("updated_at", nullable=False),
+    Column(
+        "section_notes",
+        JSON,
+        comment="Per topic id: items, borderline candidates and capped ones, as the draft found them.",
+    ),
     UniqueConstraint("community_id", "period_start"),
 )
 

@@ -76,6 +76,8 @@ def sync_community(engine: Engine, community: CommunityConfig) -> int:
         timezone=community.timezone,
         schedule=community.schedule,
         items_per_topic=community.items_per_topic,
+        # Only a file that declares draft rules replaces them; else what the admin page set stays.
+        draft_rules=community.draft.model_dump(exclude_none=True) if "draft" in community.model_fields_set else None,
         topic_list=[
             {
                 "slug": topic.slug,

@@ -19,7 +19,8 @@ from signpost.digests.mail_sink import free_port
 from signpost.store.communities import save_community
 from signpost.store.db import open_migrated_store
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# A worktree sits deeper than the main checkout: SIGNPOST_SHARED_DATA points at the data sets from there.
+SHARED_DATA = Path(os.environ.get("SIGNPOST_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
 POSTGRES_URL = os.environ.get("SIGNPOST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -13,11 +13,13 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, select
 
 from signpost.digests.mail_sink import free_port
 from signpost.store.db import open_store
 from signpost.store.digests import load_items
 from signpost.store.outbox import delivery_summary
+from signpost.store.schema import digest_items, topic_scores
 
 pytestmark = pytest.mark.slow
 pytest_plugins = ["test_web_browser"]
@@ -39,6 +41,17 @@ def test_demo_drafts_then_sends(tmp_path):
         "sam.curator@demo.signpost.example.eml",
     ]
     assert "/review/digests/1" in message_from_bytes(notices[0].read_bytes(), policy=default).get_body().get_content()
+    # Issue 16: no proposed item sits in a section whose topic is not the article's best.
+    engine = create_engine(f"sqlite:///{tmp_path / 'var' / 'signpost.db'}")
+    with engine.connect() as connection:
+        items = connection.execute(select(digest_items.c.article_id, digest_items.c.topic_id)).all()
+        scores = connection.execute(select(topic_scores.c.article_id, topic_scores.c.topic_id, topic_scores.c.score))
+        best: dict[int, tuple[float, int]] = {}
+        for article_id, topic_id, score in scores:
+            best[article_id] = max(best.get(article_id, (-1.0, 0)), (score, topic_id))
+    engine.dispose()
+    assert items
+    assert [(a, t) for a, t in items if best[a][1] != t] == []
 
     sent = subprocess.run([*command, "--approve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert sent.returncode == 0, sent.stdout[-3000:] + sent.stderr[-3000:]

@@ -278,3 +278,11 @@ def test_a_malformed_url_is_a_problem_not_a_crash(url: str) -> None:
     discovery = discover(url, allow_private=True)
     assert discovery.candidates == []
     assert "not a usable http(s) URL" in discovery.problems[0]
+
+
+def test_a_source_added_from_a_url_is_named_for_the_site_not_its_page_title(serve, engine, settings) -> None:
+    from signpost.spiders.registry import add_source_from_url
+
+    site = serve({"/": (200, HTML, page()), "/feed/": (200, XML, RSS % b"Latest news | Fundraising Network")})
+    source, _ = add_source_from_url(engine, settings.model_copy(update={"allow_private_addresses": True}), site.url)
+    assert source.name == "Fundraising Network"

@@ -16,7 +16,8 @@ from signpost.bench.extraction import (
     shingle_counts,
     word_f1,
 )
-from signpost.spiders.extract import EXTRACTOR_VERSION, clean_text, decode_body, extract_page, parse_datetime
+from signpost.spiders.extract import EXTRACTOR_VERSION, clean_text, decode_body, extract_page
+from signpost.spiders.published import parse_moment
 from signpost.store.records import ExtractedArticle, Skipped
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -67,7 +68,7 @@ def test_article_text_without_page_furniture() -> None:
     assert not result.text.startswith(result.title)  # the headline is a field, not part of the body
     assert result.site_name == "Sector News"
     assert result.language == "en"
-    assert result.lead_image == "https://example.org/images/lead.jpg"
+    assert result.image_url == "https://example.org/images/lead.jpg"
     # same site apart from www, tracking parameter dropped
     assert result.canonical_url == "https://www.example.org/news/volunteer-induction"
 
@@ -161,8 +162,10 @@ def test_page_metadata_wins_over_feed_entry() -> None:
     assert isinstance(result, ExtractedArticle)
     assert result.title == "How volunteer induction changed in 2024"
     assert result.author == "Sam Okafor"
-    assert result.published_at == datetime(2024, 2, 1, tzinfo=UTC)
-    assert result.published_at.tzinfo is not None
+    # the feed dates it a month later: an old page listed again keeps the page's date, and says why
+    assert result.published_at == datetime(2024, 2, 1, 10, tzinfo=UTC)
+    assert result.date_basis == "page"
+    assert any("feed dates it 2024-03-05" in reason for reason in result.date_reasons)
 
 
 def test_feed_time_of_day_kept_when_the_page_agrees_on_the_day() -> None:
@@ -182,12 +185,12 @@ def test_leading_byline_and_dateline_are_metadata_not_text() -> None:
     assert clean_text(sentence, None) == sentence
 
 
-def test_parse_datetime() -> None:
-    assert parse_datetime("2024-03-05") == datetime(2024, 3, 5, tzinfo=UTC)
-    assert parse_datetime("2024-03-05T23:30:00-02:00") == datetime(2024, 3, 6, 1, 30, tzinfo=UTC)
-    assert parse_datetime("2024-03-05T10:00:00Z") == datetime(2024, 3, 5, 10, tzinfo=UTC)
-    assert parse_datetime("last Tuesday") is None
-    assert parse_datetime(None) is None
+def test_parse_moment() -> None:
+    assert parse_moment("2024-03-05") == datetime(2024, 3, 5, tzinfo=UTC)
+    assert parse_moment("2024-03-05T23:30:00-02:00") == datetime(2024, 3, 6, 1, 30, tzinfo=UTC)
+    assert parse_moment("2024-03-05T10:00:00Z") == datetime(2024, 3, 5, 10, tzinfo=UTC)
+    assert parse_moment("last Tuesday") is None
+    assert parse_moment(None) is None
 
 
 def test_extract_page_never_raises_on_garbage() -> None:

@@ -78,14 +78,17 @@ def test_zero_shot_beats_the_baseline_and_feedback_never_hurts(sets, embed):
         assert result["learned"]["map"] >= result["zero_shot"]["map"] - 0.003, result
 
 
-def test_feedback_teaches_close_topics_apart(sets, embed):
+def test_feedback_teaches_close_topics_apart_and_never_costs_the_top(sets, embed):
     gains = {}
-    for k in (4, 16):
+    for k in (4, 16, 64):
         result = run_ranking_bench(sets["bbc-distract"], feedback=k, seed=0, embed=embed, cache_dir=None)
         gains[k] = result["learned"]["map"] - result["zero_shot"]["map"]
-    # Measured on all of BBC with these topics: +.043 with 4, +.067 with 16; more labels help more.
-    assert gains[16] >= 0.03, gains
-    assert gains[16] >= gains[4] - 0.005, gains
+        for measure in ("ndcg@10", "p@10"):
+            assert result["learned"][measure] >= result["zero_shot"][measure], (k, result)
+    # Learning is kept only where held-out labels say it helps, so a few labels may change nothing; more
+    # labels help more (measured on this sample: +.000 with 4, +.02 with 16, +.05 with 64).
+    assert min(gains.values()) >= 0, gains
+    assert gains[16] >= 0.01 and gains[64] >= gains[16], gains
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +152,21 @@ def test_learning_and_scoring_twenty_thousand_articles_gives_sound_scores():
     scores = learn(vectors, labels, topic_ids, prior).score(vectors)
     assert scores.shape == (20_000, 10)
     assert np.isfinite(scores).all() and (scores >= 0).all() and (scores <= 1).all()
+
+
+def test_the_scores_file_carries_full_precision_so_an_outside_scorer_gets_the_same_figures(sets, embed, tmp_path):
+    out = tmp_path / "scores.jsonl"
+    result = run_ranking_bench(sets["bbc-distract"], feedback=4, seed=0, out=out, embed=embed, cache_dir=None)
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    articles, topics, _ = load_ranking_set(sets["bbc-distract"])
+    label = {article["id"]: article["label"] for article in articles}
+    ndcgs = []
+    for topic in topics:
+        ranked = sorted((row for row in rows if row["topic"] == topic.id), key=lambda row: -row["score"])
+        relevant = sum(label[row["id"]] == topic.id for row in ranked)
+        if not relevant:
+            continue
+        gains = [float(label[row["id"]] == topic.id) / np.log2(rank + 2) for rank, row in enumerate(ranked[:10])]
+        ndcgs.append(sum(gains) / sum(1 / np.log2(rank + 2) for rank in range(min(10, relevant))))
+    assert float(np.mean(ndcgs)) == pytest.approx(result["learned"]["ndcg@10"], abs=1e-12)
+    assert len({row["score"] for row in rows}) > 0.9 * len(rows)  # no ties made by rounding

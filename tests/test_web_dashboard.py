@@ -188,10 +188,10 @@ def test_each_draft_item_shows_what_a_curator_weighs_and_the_rest_of_a_section_i
         connection.execute(
             update(articles)
             .where(articles.c.id == seeded.vol_articles[0])
-            .values(lead_image="https://alpha.example/a0.jpg")
+            .values(image_url="https://alpha.example/a0.jpg")
         )
         connection.execute(
-            update(articles).where(articles.c.id == seeded.vol_articles[1]).values(lead_image="javascript:alert(1)")
+            update(articles).where(articles.c.id == seeded.vol_articles[1]).values(image_url="javascript:alert(1)")
         )
     sign_in(client, "sam@example.org")
     draft = client.get(f"/review/digests/{seeded.vol_digest}").text

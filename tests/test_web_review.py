@@ -239,14 +239,15 @@ def test_the_next_ranking_no_longer_learns_from_a_withdrawn_label(client, seeded
     decide = f"/review/items/{item.id}/decide"
     post(client, decide, {"state": "approved"})
     taught, approved, reasons = ranking(seeded, embedder)
-    assert taught == 1 and any("1 decision" in reason for reason in reasons)
-    assert approved[(item.article_id, item.topic_id)] > unlabelled[(item.article_id, item.topic_id)]
+    # One decision is counted, but is no held-out evidence that learning helps: the order stays the prior's
+    # (classify/relevance.py) and no reason claims the topic was taught.
+    assert taught == 1 and not any("decision" in reason for reason in reasons)
+    assert approved == pytest.approx(unlabelled)
 
-    # Approve, then reject: the ranking learns what a reject alone teaches.
+    # Approve, then reject: the label is the latest decision, still one.
     post(client, decide, {"state": "rejected"})
     taught, changed_mind, _ = ranking(seeded, embedder)
     assert taught == 1
-    assert changed_mind[(item.article_id, item.topic_id)] < unlabelled[(item.article_id, item.topic_id)]
 
     # Undecided: the next run scores as if nobody had decided, and says it learned nothing.
     post(client, decide, {"state": "proposed"})

@@ -19,8 +19,9 @@ from pydantic import ValidationError
 
 from signpost.config.models import CommunityConfig, SourceConfig, TopicConfig, plain_name, problems_of
 from signpost.config.settings import Settings
+from signpost.digests.drafting import draft_rules
 from signpost.digests.render import plain_text
-from signpost.store.communities import Community, Topic, list_communities, save_community
+from signpost.store.communities import Community, Topic, list_communities, save_community, set_draft_rules
 from signpost.store.dashboard import crawl_history
 from signpost.store.members import MemberImport, import_members
 from signpost.store.review import click_tracking, set_click_tracking
@@ -201,10 +202,42 @@ def _community_page(request: Request, community: Community, status_code: int = 2
         status_code=status_code,
         community=community,
         click_tracking=click_tracking(engine, community.id),
+        rules=draft_rules(community, web(request).settings),
         curators=[u for u in users if community.id in u.community_ids],
         users=users,
         **{"problems": (), "typed": {}, "topic_typed": None, **refused},
     )
+
+
+# The draft rules a community may override on its page, with their bounds (the settings' own).
+DRAFT_FIELDS = {
+    "per_source_section": (int, 1, 50),
+    "per_source_digest": (int, 1, 200),
+    "relevance_floor": (float, 0.0, 1.0),
+    "freshness": (float, 0.0, 1.0),
+    "rare_source_boost": (float, 0.0, 1.0),
+}
+
+
+@router.post("/communities/{slug}/draft")
+async def save_draft_rules(request: Request, slug: str, user: User = Depends(require_admin)):
+    """The community's caps, relevance floor, freshness and rare-source boost; an empty field keeps the setting."""
+    community = community_by_slug(request, slug)
+    form = await request.form()
+    rules: dict = {}
+    for name, (kind, low, high) in DRAFT_FIELDS.items():
+        raw = str(form.get(name) or "").strip()
+        if not raw:
+            continue
+        try:
+            value = kind(raw)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            return redirect(request, f"/admin/communities/{slug}", flash=f"{name.replace('_', ' ')}: {low} to {high}.")
+        rules[name] = value
+    set_draft_rules(web(request).engine, community.id, rules)
+    return redirect(request, f"/admin/communities/{slug}", flash="Draft rules saved.")
 
 
 def _save_topics(request: Request, community: Community, topic_list: list[dict]) -> None:

@@ -42,6 +42,7 @@ from signpost.store.digests import (
     list_events,
     load_items,
     move_item,
+    section_notes,
 )
 from signpost.store.records import ExtractedArticle
 from signpost.store.review import (
@@ -129,11 +130,14 @@ def _draft(request: Request, digest: Digest, community: Community, **extra) -> H
     items = load_items(engine, digest.id)
     # An item approved before its topic was archived still goes out with this digest: the curator sees it.
     shown = [*community.topics, *(t for t in community.archived_topics if any(i.topic_id == t.id for i in items))]
+
+    notes = section_notes(engine, digest.id)
     sections = [
         {
             "topic": topic,
             "items": [item for item in items if item.topic_id == topic.id],
             "proposed": sum(item.topic_id == topic.id and item.state == "proposed" for item in items),
+            "note": notes.get(topic.id, {}),
         }
         for topic in shown
     ]
@@ -256,6 +260,7 @@ def candidates_page(request: Request, digest_id: int, topic_id: int, user: User 
         community=community,
         topic=topic,
         candidates=_pool(request, digest, topic_id),
+        borderline=set(section_notes(web(request).engine, digest.id).get(topic_id, {}).get("borderline", [])),
         editable=digest.status == "draft",
         fit_words=fit_words,
         reading_minutes=lambda text: reading_minutes(len(text.split())),
