@@ -1,7 +1,7 @@
 """bounces and suppressions
 
 Revision ID: 0011
-Revises: 0012
+Revises: 0015
 Create Date: 2026-12-02 01:05:56
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0011'
-down_revision = '0012'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
