@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from signpost.bench import commands as bench
-from signpost.cli import digests, ranking, running, sources, users
+from signpost.cli import digests, mail, ranking, running, sources, users
 from signpost.cli.context import console, errors, run_with_progress, settings_and_store
 from signpost.config.files import ConfigError
 
@@ -28,6 +28,7 @@ app.command()(ranking.rank)
 app.command()(ranking.decide)
 app.add_typer(digests.app, name="digests")
 app.add_typer(users.app, name="users")
+app.add_typer(mail.app, name="mail")
 app.command()(running.weekly)
 app.command()(running.web)
 app.command()(running.serve)

@@ -19,8 +19,8 @@ PREFECT_PORT = 4200
 
 
 def web_hooks(settings=None):
-    """What the web app may not import itself (DESIGN): fetching a page, discovering a site's feeds, and starting
-    the publishing flow of a digest sent now."""
+    """What the web app may not import itself (DESIGN): fetching a page or a document, discovering a site's feeds,
+    and starting the publishing flow of a digest sent now."""
     from signpost.cli.digests import start_publish_process
     from signpost.config.settings import load_settings
     from signpost.spiders.registry import add_source_from_url
@@ -34,7 +34,25 @@ def web_hooks(settings=None):
             engine, settings, url, communities=communities
         )[0],
         start_publish=lambda digest_id: start_publish_process(digest_id, var_dir),
+        fetch_url=fetch_small_document,
     )
+
+
+def fetch_small_document(settings, url: str) -> bytes:
+    """GET a small document (64 KB at most, 10 s, no redirect) through spiders' one fetch for untrusted URLs."""
+    from signpost.spiders.fetch import FetchError, FetchRules, check_url, fetch_url
+    from signpost.spiders.urls import UnsafeURLError
+
+    rules = FetchRules.from_settings(
+        settings, deadline=min(settings.download_timeout, 10.0), max_bytes=65536, max_redirects=0
+    )
+    try:
+        result = fetch_url(check_url(url, rules), rules)
+    except (FetchError, UnsafeURLError) as error:
+        raise ValueError(str(error)) from error
+    if result.status != 200:
+        raise ValueError(f"{url} answered {result.status}")
+    return result.body
 
 
 def weekly(
@@ -114,13 +132,30 @@ def stop_prefect_server(process: subprocess.Popen) -> None:
         process.wait()
 
 
+def start_bounce_listener(settings, engine):
+    """The bounce listener of SIGNPOST_BOUNCE_LISTEN, started; None when the setting is empty."""
+    from signpost.digests.bounce_listener import BounceListener, listen_address
+
+    if not settings.bounce_listen:
+        return None
+    try:
+        host, port = listen_address(settings.bounce_listen)
+        listener = BounceListener(engine, settings, host, port, settings.bounce_protocol).start()
+    except (ValueError, OSError) as error:
+        errors.print(f"[red]The bounce listener could not start on {settings.bounce_listen}:[/red] {error}")
+        raise typer.Exit(1) from error
+    console.print(f"Bounces for {settings.bounce_domain} taken by {settings.bounce_protocol} on {host}:{port}")
+    return listener
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Address of the web app.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the web app.")] = 8000,
     prefect_port: Annotated[int, typer.Option(help="Port of the Prefect server started here.")] = PREFECT_PORT,
 ) -> None:
     """Everything a small organisation needs: a Prefect server (or PREFECT_API_URL's), the scheduled weekly and
-    publishing deployments with their runner, and the web app. Ctrl-C stops it all."""
+    publishing deployments with their runner, the web app, and the bounce listener (SIGNPOST_BOUNCE_LISTEN).
+    Ctrl-C stops it all."""
     import uvicorn
 
     from signpost.web.app import create_app
@@ -141,6 +176,7 @@ def serve(
         os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{prefect_port}/api"
     server = None
     web_thread = None
+    bounces = None
     # Everything from here on inside the try: a Ctrl-C or an error while the flows are imported must still stop
     # the Prefect server started above.
     try:
@@ -160,12 +196,15 @@ def serve(
             errors.print(f"[red]The web app could not start on {host}:{port}[/red] (see the error above).")
             raise typer.Exit(1)
         console.print(f"Web app on http://{host}:{port}/  -  Prefect UI on {os.environ['PREFECT_API_URL'][:-4]}")
+        bounces = start_bounce_listener(settings, engine)
         ensure_stage_limits()
         # Schedules stay on while Signpost is stopped: a week missed meanwhile runs, late, at the next start.
         prefect_serve(*deployments(engine), limit=2, pause_on_shutdown=False)
     except KeyboardInterrupt:
         pass
     finally:
+        if bounces is not None:
+            bounces.stop()
         if server is not None:
             server.should_exit = True
         if web_thread is not None:

@@ -160,6 +160,43 @@ class Settings(BaseSettings):
             ipaddress.ip_network(network, strict=False)  # a ValueError names the bad one
         return networks
 
+    # Deliverability: what mail systems answer (bounces, complaints) and signing; README "Deliverability".
+    bounce_domain: str = Field(
+        "", description="Domain of the signed VERP Return-Path (bounces+TOKEN@domain); empty sends from mail_from."
+    )
+    bounce_listen: str = Field(
+        "", description="HOST:PORT where `signpost serve` takes bounces by SMTP or LMTP; empty runs no listener."
+    )
+    bounce_protocol: Literal["smtp", "lmtp"] = Field("smtp", description="smtp or lmtp, for the bounce listener.")
+    soft_bounce_limit: int = Field(3, description="Soft bounces in a row (one per digest) that suppress an address.")
+    bounce_imap_host: str = Field("", description="IMAP server of a mailbox of bounces to poll (TLS); empty: none.")
+    bounce_imap_port: int = Field(993, description="Port of the bounce mailbox's IMAP server (TLS from the start).")
+    bounce_imap_username: str = Field("", description="Login of the bounce mailbox.")
+    bounce_imap_password: SecretStr | None = Field(None, description="Password of the bounce mailbox.")
+    bounce_imap_folder: str = Field("INBOX", description="Folder of the bounce mailbox that is read.")
+    bounce_imap_ca_file: str = Field(
+        "", description="CA certificates (PEM) to trust for the IMAP server instead of the system's."
+    )
+    bounce_imap_minutes: int = Field(10, description="Minutes between polls of the bounce mailbox under serve.")
+    dkim_selector: str = Field("", description="DKIM selector; with dkim_key_file, Signpost signs digests itself.")
+    dkim_key_file: Path | None = Field(None, description="PEM RSA private key that signs digests (DKIM).")
+    sns_topic_arns: str = Field(
+        "", description="Amazon SNS topics (comma-separated ARNs) whose SES notifications are taken; empty: any."
+    )
+    sns_url_pattern: str = Field(
+        r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/",
+        description="Regular expression the start of an SNS SigningCertURL and SubscribeURL must match (https, AWS).",
+    )
+    postmark_webhook_password: SecretStr | None = Field(
+        None, description="Basic-auth password in Postmark's webhook URL; the Postmark endpoint is off without it."
+    )
+    sendgrid_webhook_public_key: str = Field(
+        "", description="SendGrid's Signed Event Webhook verification key (base64); the endpoint is off without it."
+    )
+    mailgun_webhook_signing_key: SecretStr | None = Field(
+        None, description="Mailgun's webhook signing key; the Mailgun endpoint is off without it."
+    )
+
     @cached_property
     def store_url(self) -> str:
         """The database URL in use: the setting, or SQLite in var_dir."""

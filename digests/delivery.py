@@ -44,6 +44,7 @@ from signpost.digests.render import (
     message_id_for,
 )
 from signpost.digests.smtp import classify_send_error, close_smtp, describe_smtp_error, open_smtp
+from signpost.digests.verp import ReturnPath
 from signpost.store.db import open_store, utcnow
 from signpost.store.digests import get_digest, mark_digest_sent
 from signpost.store.marks import OutboxMarks, outbox_marks
@@ -87,7 +88,9 @@ def queue_digest(engine: Engine, settings: Settings, digest_id: int) -> int:
     content = load_content(engine, digest_id)
     topic_ids = {section.topic_id for section in content.sections}
     message_id = partial(message_id_for, mail_from=settings.mail_from)
-    return fill_outbox(engine, digest_id, content.community_id, topic_ids, message_id)
+    return fill_outbox(
+        engine, digest_id, content.community_id, topic_ids, message_id, soft_bounce_limit=settings.soft_bounce_limit
+    )
 
 
 class RateLimit:
@@ -131,7 +134,7 @@ class _Run:
         self.digest_id = digest_id
         self.progress = progress
         self.renderer = DigestRenderer(load_content(engine, digest_id), MailSettings.from_settings(settings))
-        self.sender = envelope_sender(settings.mail_from)
+        self.sender = ReturnPath(settings)  # the envelope MAIL FROM of a row: its signed VERP address
         self.rate = RateLimit(settings.smtp_rate_limit)
         self.report = DeliveryReport(digest_id)
         self.lock = threading.Lock()
@@ -218,7 +221,7 @@ class _Run:
         try:
             if smtp is None:
                 smtp = open_smtp(self.settings)
-            smtp.sendmail(self.sender, [row.email], message)
+            smtp.sendmail(self.sender(row.id), [row.email], message)
         except (smtplib.SMTPException, OSError) as error:
             trouble = classify_send_error(error, self.settings)
             if trouble.server_wide and smtp is not None:

@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 
 from signpost.config.settings import Settings
 from signpost.digests import mime, tokens
+from signpost.digests.dkim_signing import DkimSigner
 from signpost.store.communities import list_communities
 from signpost.store.digests import DigestItem, get_digest, load_items
 from signpost.store.review import click_tracking
@@ -81,11 +82,13 @@ class MailSettings:
     public_url: str
     mail_from: str
     secret_key: str
+    dkim_selector: str = ""
+    dkim_key_file: Path | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MailSettings:
         secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
-        return cls(settings.public_url, settings.mail_from, secret)
+        return cls(settings.public_url, settings.mail_from, secret, settings.dkim_selector, settings.dkim_key_file)
 
 
 def load_content(engine: Engine, digest_id: int, states: tuple[str, ...] = ("approved",)) -> DigestContent:
@@ -213,11 +216,18 @@ class DigestRenderer:
         self.list_id = f"{plain_text(content.community_name)} <{content.community_slug}.{self.domain}>"
         self._cache: dict[frozenset[int], Bodies | None] = {}
         self.css = (TEMPLATES / "digest.css").read_text()
+        self.dkim = (
+            DkimSigner.from_file(mail.dkim_selector, self.domain, mail.dkim_key_file)
+            if mail.dkim_selector and mail.dkim_key_file
+            else None
+        )
         self.shared_headers = mime.shared_headers(
             [
                 ("From", mail.mail_from),
                 ("Subject", self.subject),
                 ("List-Id", self.list_id),
+                # Gmail's feedback loop counts complaints per identifier: the digest, its community, the sender.
+                ("Feedback-ID", f"{content.digest_id}:{content.community_slug}:digest:{self.domain}"),
                 # RFC 8058: a POST to the https link unsubscribes without any page in between.
                 ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
             ]
@@ -310,7 +320,8 @@ class DigestRenderer:
             # Folded after the comma: both links together pass the 78-character line length.
             ("List-Unsubscribe", f"<{unsubscribe}>,\r\n <{mailto}>"),
         ]
-        return mime.alternative_message(self.shared_headers, own_headers, text, page, recipient.message_id)
+        message = mime.alternative_message(self.shared_headers, own_headers, text, page, recipient.message_id)
+        return self.dkim.sign(message) if self.dkim else message
 
     def render(self, recipient: Recipient) -> EmailMessage | None:
         """The member's email parsed back into an EmailMessage, for previews and checks."""

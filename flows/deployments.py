@@ -9,6 +9,8 @@ from prefect.exceptions import ObjectNotFound
 from prefect.schedules import Cron
 from sqlalchemy import Engine
 
+from signpost.config.settings import load_settings
+from signpost.flows.bounces import bounce_mailbox_flow
 from signpost.flows.publish import publish_due_flow
 from signpost.flows.runtime import STAGE_LIMITS
 from signpost.flows.weekly import weekly_flow
@@ -22,7 +24,8 @@ ENTRYPOINT = EntrypointType.MODULE_PATH
 
 
 def deployments(engine: Engine) -> list[RunnerDeployment]:
-    """A weekly deployment per community, with its cron in its own time zone, and the publishing round."""
+    """A weekly deployment per community, with its cron in its own time zone, the publishing round, and the bounce
+    mailbox's poll when there is one."""
     found = [
         weekly_flow.to_deployment(
             name=f"weekly-{community.slug}",
@@ -44,6 +47,17 @@ def deployments(engine: Engine) -> list[RunnerDeployment]:
             entrypoint_type=ENTRYPOINT,
         )
     )
+    settings = load_settings()
+    if settings.bounce_imap_host:
+        found.append(
+            bounce_mailbox_flow.to_deployment(
+                name="bounce-mailbox",
+                interval=max(1, settings.bounce_imap_minutes) * 60,
+                concurrency_limit=1,
+                description="Record the bounces and complaints waiting in the bounce mailbox.",
+                entrypoint_type=ENTRYPOINT,
+            )
+        )
     return found
 
 

@@ -98,10 +98,12 @@ def community_figures(engine: Engine, community_id: int, weeks: int = 12) -> lis
         if not ids:
             return []
         states: dict[int, dict[str, int]] = {digest_id: {} for digest_id in ids}
+        # A sent row that bounced or was reported shows that instead (soft-bounced, bounced, complained).
+        delivery_state = func.coalesce(outbox.c.delivery, outbox.c.state)
         for digest_id, state, count in connection.execute(
-            select(outbox.c.digest_id, outbox.c.state, func.count())
+            select(outbox.c.digest_id, delivery_state, func.count())
             .where(outbox.c.digest_id.in_(ids))
-            .group_by(outbox.c.digest_id, outbox.c.state)
+            .group_by(outbox.c.digest_id, delivery_state)
         ):
             states[digest_id][state] = count
         reached = dict(

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine, delete, select, update
 from signpost.config.models import plain_name
 from signpost.store.db import dialect_insert, utcnow
 from signpost.store.schema import members, memberships, subscriptions, topics
+from signpost.store.suppressions import lift_in
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,12 @@ def join_community(engine: Engine, member_id: int, community_id: int, topic_ids:
 
 
 def confirm_membership(engine: Engine, member_id: int, community_id: int) -> bool:
-    """The member confirmed their address; False when there was nothing pending to confirm."""
+    """The member confirmed their address; False when there was nothing pending to confirm.
+
+    A confirmation is a new double opt-in: the address receives mail again, so its suppression (if any) is lifted.
+    """
     with engine.begin() as connection:
+        lift_in(connection, member_id)
         result = connection.execute(
             update(memberships)
             .where(

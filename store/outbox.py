@@ -7,10 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, exists, func, or_, select, update
 
 from signpost.store.db import dialect_insert, utcnow
-from signpost.store.schema import digests, members, memberships, outbox, subscriptions
+from signpost.store.schema import digests, members, memberships, outbox, subscriptions, suppressions
+from signpost.store.suppressions import record_refusals
 
 OUTBOX_STATES = ("pending", "sending", "sent", "failed")
 # States a row ends in; a bounce or complaint heard later may move a sent row on to one of its own.
@@ -42,12 +43,15 @@ def fill_outbox(
     topic_ids: set[int],
     message_id: Callable[[int, int, str], str],
     channel: str = "email",
+    soft_bounce_limit: int = 3,
 ) -> int:
-    """One row per confirmed member following at least one of ``topic_ids``; running it again adds only newcomers.
+    """One row per confirmed, unsuppressed member following one of ``topic_ids``; run again, it adds only newcomers.
 
     Each row keeps the member's topics as they were, so every attempt at it renders the same message.
     Returns the number of rows added.
     """
+    # Earlier sends' final refusals by the server count as bounces first, so a dead address is not tried again.
+    record_refusals(engine, soft_bounce_limit)
     with engine.connect() as connection:
         followed = connection.execute(
             select(subscriptions.c.member_id, subscriptions.c.topic_id)
@@ -56,6 +60,10 @@ def fill_outbox(
                 memberships.c.community_id == community_id,
                 memberships.c.status == "confirmed",
                 subscriptions.c.topic_id.in_(sorted(topic_ids)),
+                # A suppressed address (hard bounce, complaint, soft bounces in a row) gets no row anywhere.
+                ~exists().where(
+                    suppressions.c.member_id == subscriptions.c.member_id, suppressions.c.lifted_at.is_(None)
+                ),
             )
             .order_by(subscriptions.c.member_id, subscriptions.c.topic_id)
         ).all()

@@ -504,3 +504,37 @@ outbox.append_column(
 outbox.append_column(
     _when("waiting_since", comment="When the row first failed for a reason that may pass; cleared once sent.")
 )
+
+# What mail systems answer: bounces, complaints and the suppression list across communities (migration 0011).
+
+outbox.append_column(
+    Column("delivery", String(16), comment="What came back for a sent row: soft-bounced, bounced or complained.")
+)
+outbox.append_column(_when("delivery_at"))
+Index("ix_outbox_message_id", outbox.c.message_id)
+
+bounces = Table(
+    "bounces",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("member_id", ForeignKey("members.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("outbox_id", ForeignKey("outbox.id", ondelete="SET NULL")),
+    Column("kind", String(16), nullable=False, comment="hard, soft or complaint."),
+    Column("status", String(16), nullable=False, default="", comment="RFC 3463 status, such as 5.1.1."),
+    Column("detail", Text, nullable=False, default="", comment="The reporting server's own words."),
+    Column("source", String(16), nullable=False, comment="smtp, imap, ses, postmark, sendgrid or mailgun."),
+    _when("received_at", nullable=False),
+    comment="Every bounce and complaint received, matched to its member (and outbox row when known).",
+)
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("member_id", ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("reason", String(16), nullable=False, comment="hard, soft (too many in a row) or complaint."),
+    Column("detail", Text, nullable=False, default="", comment="The server's words that caused it."),
+    Column("source", String(16), nullable=False),
+    _when("created_at", nullable=False),
+    _when("lifted_at", comment="Set when an admin or a new double opt-in lifted it; NULL while it holds."),
+    comment="Addresses no community mails: one row per member, kept after a lift so soft bounces count afresh.",
+)

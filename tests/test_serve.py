@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -152,7 +153,8 @@ def synced_store(tmp_path: Path) -> dict[str, str]:
 
 def test_serve_runs_the_deployments_and_the_web_app_and_ctrl_c_stops_everything(tmp_path):
     env = synced_store(tmp_path)
-    web_port, prefect_port = free_port(), free_port()
+    web_port, prefect_port, bounce_port = free_port(), free_port(), free_port()
+    env.update(SIGNPOST_BOUNCE_LISTEN=f"127.0.0.1:{bounce_port}", SIGNPOST_BOUNCE_DOMAIN="bounces.example.org")
     web, api = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{prefect_port}/api"
     with serving(tmp_path, env, web_port, prefect_port) as serve:
         # The first start of the Prefect server migrates its database.
@@ -174,6 +176,12 @@ def test_serve_runs_the_deployments_and_the_web_app_and_ctrl_c_stops_everything(
             }
 
         wait_until(served, 60, "both deployments served", serve)
+        # The bounce domain's listener runs beside them, and takes mail for that domain only.
+        with smtplib.SMTP("127.0.0.1", bounce_port, timeout=10) as bounce_smtp:
+            bounce_smtp.ehlo()
+            assert bounce_smtp.mail("")[0] == 250
+            assert bounce_smtp.rcpt("someone@elsewhere.example")[0] == 550
+            assert bounce_smtp.rcpt("fbl@bounces.example.org")[0] == 250
         weekly, publish = deployments["weekly-volunteering"], deployments["publish-due"]
         assert weekly["parameters"] == {"community": "volunteering"}
         assert [(s["active"], s["schedule"]["cron"], s["schedule"]["timezone"]) for s in weekly["schedules"]] == [
@@ -189,6 +197,7 @@ def test_serve_runs_the_deployments_and_the_web_app_and_ctrl_c_stops_everything(
         assert serve.process.returncode == 0, output
         assert "Stopped." in output
         assert not accepts_connections(prefect_port) and not accepts_connections(web_port)
+        assert not accepts_connections(bounce_port)
         assert not any(group_alive(pgid) for pgid in server_pgids), "the Prefect server outlived serve"
         assert not group_alive(serve.process.pid), "a process of serve's group (a flow run?) outlived it"
 

@@ -320,6 +320,8 @@ def test_every_page_and_an_email_pass_axe_and_are_pictured_at_two_widths(browser
         "/admin/dashboard",
         "/admin/dashboard/vol",
         f"/admin/dashboard/vol/digests/{seeded.vol_digest}",
+        "/admin/mail",
+        f"/admin/mail/digests/{seeded.vol_digest}",
         "/c/vol/subscribe",
         "/c/vol/archive",
         f"/c/vol/digests/{seeded.vol_digest}",
@@ -331,7 +333,7 @@ def test_every_page_and_an_email_pass_axe_and_are_pictured_at_two_widths(browser
         html.unescape(link).removeprefix(base)
         for link in re.findall(r'href="([^"]+/(?:preferences|unsubscribe)/[^"]+)"', email_html)
     ]
-    assert len(pages) == 21
+    assert len(pages) == 23
     problems = {}
     for width in WIDTHS:
         context, page = signed_in(browser, base, "admin@example.org", width=width)

@@ -95,7 +95,7 @@ def create_app(settings: Settings, *, hooks: WebHooks | None = None) -> FastAPI:
         response.headers.update(error.headers or {})
         return response
 
-    from signpost.web import admin, admin_members, auth, dashboard, desk, members, public, review, sending
+    from signpost.web import admin, admin_members, auth, dashboard, desk, mail, members, public, review, sending
 
     app.include_router(auth.router)
     app.include_router(review.router)
@@ -107,5 +107,7 @@ def create_app(settings: Settings, *, hooks: WebHooks | None = None) -> FastAPI:
     app.include_router(members.router)
     app.include_router(members.one_click)
     app.include_router(public.router)
+    app.include_router(mail.events)
+    app.include_router(mail.admin)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -29,6 +29,9 @@ from signpost.store.records import Source
 ExtractURL = Callable[[str], dict]
 # Discover what to crawl at a URL and save it as a source serving these communities; raises with the reason.
 AddSource = Callable[[Engine, Settings, str, list[str]], Source]
+# GET a small document (an SNS signing certificate, its subscribe link) through the one fetch for untrusted URLs,
+# following no redirect; its body, or ValueError saying why not.
+FetchURL = Callable[[Settings, str], bytes]
 
 
 # Start the publishing flow of an approved digest in its own process, without waiting for it (flows/ is not
@@ -41,3 +44,4 @@ class WebHooks:
     extract_url: ExtractURL | None = None
     add_source: AddSource | None = None
     start_publish: StartPublish | None = None
+    fetch_url: FetchURL | None = None

@@ -24,6 +24,7 @@ from signpost.store.members import (
     unsubscribe,
 )
 from signpost.store.review import add_suggestion
+from signpost.store.suppressions import is_suppressed
 from signpost.web import limits, security
 from signpost.web.pages import check_csrf, redirect, render, web
 
@@ -88,13 +89,16 @@ def subscribe(
     context = web(request)
     member_id = add_member(context.engine, email, name)
     status = membership_status(context.engine, member_id, community.id)
-    if status == "confirmed":
+    # Mail to a suppressed address bounced or was reported: a fresh double opt-in (the link below) lifts that.
+    suppressed = status == "confirmed" and is_suppressed(context.engine, member_id)
+    if status == "confirmed" and not suppressed:
         # Topics change only from the member's own link, never from a form anyone can fill in with their address.
         links = _links(request, member_id, community.id)
         subject = f"You already follow {community.name}"
         body = f"You already get {community.name}'s digest. Change your topics here:\n\n{links['preferences']}\n"
     else:
-        join_community(context.engine, member_id, community.id, chosen)
+        if not suppressed:
+            join_community(context.engine, member_id, community.id, chosen)
         token = security.confirm_token(context.secret_key, member_id, community.id)
         link = f"{context.settings.public_url.rstrip('/')}/confirm/{token}"
         subject = f"Confirm your subscription to {community.name}"
