@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,10 +22,11 @@ from signpost.web.app import create_app
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-@pytest.fixture
-def browser():
+@contextmanager
+def launched_chromium():
+    """Debian's Chromium through Playwright, or a skip that says what is missing."""
     if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium); the browser test is skipped")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium); the browser tests are skipped")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(
@@ -33,6 +35,12 @@ def browser():
         )
         yield launched
         launched.close()
+
+
+@pytest.fixture
+def browser():
+    with launched_chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from aiosmtpd.controller import Controller
+from test_web_browser import launched_chromium
 from test_web_public import publish
 from test_web_review import ArticleHandler
 from test_web_support import PASSWORD, Inbox, Seeded, web_settings
@@ -33,7 +34,6 @@ from signpost.store.sources import finish_crawl, start_crawl
 from signpost.web.app import create_app
 from signpost.web.hooks import WebHooks
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "var" / "screenshots"
 WIDTHS = {"wide": (1280, 900), "narrow": (390, 844)}
 
@@ -43,16 +43,8 @@ expect = pytest.importorskip("playwright.sync_api", reason="pip install playwrig
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium); the browser tests are skipped")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+    with launched_chromium() as launched:
         yield launched
-        launched.close()
 
 
 @contextmanager
