@@ -23,7 +23,7 @@ def extraction(
     """Signpost's extraction beside bare trafilatura.extract, same pages, same run: F1, P, R and ms/page."""
     from signpost.bench.extraction import format_extraction_table, run_extraction_bench
 
-    with progress_bar("extracting") as update:
+    with progress_bar("extracting", on_stderr=as_json) as update:
         result = run_extraction_bench(dataset, out=out, limit=limit, progress=update)
     if as_json:
         typer.echo(json.dumps(result))
@@ -45,7 +45,7 @@ def pipeline(
     from signpost.bench.pipeline import format_pipeline_table, run_pipeline_bench
     from signpost.fixtureweb import DEMO_CORPUS
 
-    with progress_bar("pipeline") as update:
+    with progress_bar("pipeline", on_stderr=as_json) as update:
         result = run_pipeline_bench(
             corpus or [DEMO_CORPUS], sites, articles_per_site, progress=lambda stage, done, total: update(done, total)
         )
@@ -110,7 +110,7 @@ def delivery(
     --postfix): emails/s to render and to send; into --smtp or --postfix, Postfix's smtp-source is the anchor."""
     from signpost.bench.delivery import format_delivery_table, run_delivery_bench
 
-    with progress_bar("sending") as update:
+    with progress_bar("sending", on_stderr=as_json) as update:
         result = run_delivery_bench(
             members,
             topics=topics,
@@ -136,7 +136,7 @@ def embed(
     """Signpost's embedder beside plain sentence-transformers, same texts, same run: docs/s, ratio, cosine."""
     from signpost.bench.embedding import format_embedding_table, run_embedding_bench
 
-    with progress_bar("embedding") as update:
+    with progress_bar("embedding", on_stderr=as_json) as update:
         result = run_embedding_bench(dataset, limit=limit, progress=update)
     if as_json:
         typer.echo(json.dumps(result))
@@ -160,7 +160,7 @@ def feeds(
         make_bench_feeds(folder)
     if not folder.is_dir():
         raise typer.BadParameter(f"{folder} is not a folder (--make writes one)")
-    with progress_bar("parsing") as update:
+    with progress_bar("parsing", on_stderr=as_json) as update:
         result = run_feeds_bench(folder, repeat=repeat, progress=update)
     if as_json:
         typer.echo(json.dumps(result))

@@ -44,14 +44,14 @@ def settings_and_store(*, migrate: bool = False) -> tuple[Settings, Engine]:
 
 
 @contextmanager
-def progress_bar(description: str):
-    """A rich progress bar; yields ``update(done, total)``."""
+def progress_bar(description: str, *, on_stderr: bool = False):
+    """A rich progress bar; yields ``update(done, total)``. ``on_stderr`` keeps stdout for a command's --json."""
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=console,
+        console=errors if on_stderr else console,
         transient=False,
     ) as progress:
         task_id = progress.add_task(description, total=None)

@@ -262,7 +262,7 @@ def weekly_run(engine, settings, *, sites: int, articles_per_site: int, port: in
     _web_spec_file().write_text(json.dumps(spec), encoding="utf-8")
     crawl, extract, classify, draft = report["crawl"], report["extract"], report["classify"], report["draft"]
     console.print(
-        f"\nCrawled {crawl['sources']} sources ({crawl['sources_failed']} failing, as the fixture web intends): "
+        f"\nCrawled {crawl['sources']} sources ({crawl['sources_failed']} failing, broken on purpose): "
         f"{crawl['pages_fetched']} pages; {extract['new_articles']} new articles; "
         f"{classify['group']['duplicates']} syndicated copies found.\n"
         f"Digest {draft['digest_id']} drafted with {draft['items']} items: "

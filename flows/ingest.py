@@ -25,6 +25,8 @@ def crawl_batch_task(source_ids: list[int], len_label: str = "") -> dict:
         "sources_ok": report.sources_ok,
         "sources_failed": report.sources_failed,
         "not_modified": report.sources_not_modified,
+        # Sources the batch's deadline came before: they keep their health and are due again next run.
+        "deferred": report.sources_deferred,
         "pages_fetched": report.pages_fetched,
         "pages_failed": report.pages_failed,
         "failures": {str(key): value for key, value in report.failures.items()},
@@ -58,6 +60,7 @@ def crawl_flow(community: str | None = None, all_sources: bool = False) -> dict:
         "sources_ok": 0,
         "sources_failed": 0,
         "not_modified": 0,
+        "deferred": 0,
         "pages_fetched": 0,
         "pages_failed": 0,
         "failures": {},
@@ -66,7 +69,7 @@ def crawl_flow(community: str | None = None, all_sources: bool = False) -> dict:
     labels = {str(source.id): f"{source.name} <{source.url}>" for source in due}
     for done, future in enumerate(futures, start=1):
         result = future.result()
-        for key in ("sources_ok", "sources_failed", "not_modified", "pages_fetched", "pages_failed"):
+        for key in ("sources_ok", "sources_failed", "not_modified", "deferred", "pages_fetched", "pages_failed"):
             totals[key] += result[key]
         for source_id, error in result["failures"].items():
             totals["failures"][labels.get(source_id, f"source {source_id}")] = error
