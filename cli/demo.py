@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import threading
 import time
 from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
@@ -183,11 +182,13 @@ def serving_fixture_web(web, port: int, settings):
 
 def serve_demo(settings, engine, digest_id: int, web_port: int) -> None:
     """The demo's sites, its mail sink and the web app (with page fetching and sending), until Ctrl-C."""
+    from signpost.cli.running import running_web_app
     from signpost.store.digests import load_items
 
     spec = json.loads(_web_spec_file().read_text(encoding="utf-8"))
     web = demo_fixture_web(spec)
-    with serving_fixture_web(web, spec["port"], settings), running_web_app(settings, web_port):
+    app = running_web_app(settings, "127.0.0.1", web_port, proxy_headers=True, log_level="info")
+    with serving_fixture_web(web, spec["port"], settings), app:
         in_draft = {item.url for item in load_items(engine, digest_id)}
         by_hand = next((url for url in sorted(web.truth) if url not in in_draft), None)
         public = settings.public_url.rstrip("/")
@@ -204,32 +205,6 @@ def serve_demo(settings, engine, digest_id: int, web_port: int) -> None:
             while True:
                 time.sleep(3600)
     console.print("Stopped the web app, the demo's sites and its mail sink.")
-
-
-@contextmanager
-def running_web_app(settings, port: int):
-    """The web app (with page fetching and sending) in a thread, once it answers; stopped on the way out."""
-    import uvicorn
-
-    from signpost.cli.running import web_hooks
-    from signpost.web.app import create_app
-
-    app = create_app(settings, hooks=web_hooks(settings))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, proxy_headers=True, log_level="info"))
-    # Ctrl-C belongs to this (main) thread, which stops the server and then the rest.
-    server.install_signal_handlers = lambda: None
-    thread = threading.Thread(target=server.run, name="web", daemon=True)
-    thread.start()
-    while not server.started and thread.is_alive():
-        time.sleep(0.1)
-    if not server.started:
-        errors.print(f"[red]The web app could not start on 127.0.0.1:{port}[/red] (see the error above).")
-        raise typer.Exit(1)
-    try:
-        yield server
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def weekly_run(engine, settings, *, sites: int, articles_per_site: int, port: int) -> int:

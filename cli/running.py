@@ -8,12 +8,14 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from typing import Annotated
 
 import httpx
 import typer
 
 from signpost.cli.context import console, errors, settings_and_store
+from signpost.config.settings import Settings
 
 PREFECT_PORT = 4200
 
@@ -148,6 +150,34 @@ def start_bounce_listener(settings, engine):
     return listener
 
 
+@contextmanager
+def running_web_app(settings: Settings, host: str, port: int, **options):
+    """The web app (with page fetching, discovery and sending) in a thread, once it answers; stopped on the way out.
+
+    Its own signal handlers stay off: Ctrl-C belongs to the caller (Prefect's runner, or the demo's main thread).
+    """
+    import uvicorn
+
+    from signpost.web.app import create_app
+
+    app = create_app(settings, hooks=web_hooks(settings))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, **options))
+    server.install_signal_handlers = lambda: None
+    thread = threading.Thread(target=server.run, name="web", daemon=True)
+    thread.start()
+    # uvicorn gives up by ending its thread (a port already taken, say): nobody may go on without the app.
+    while not server.started and thread.is_alive():
+        time.sleep(0.1)
+    if not server.started:
+        errors.print(f"[red]The web app could not start on {host}:{port}[/red] (see the error above).")
+        raise typer.Exit(1)
+    try:
+        yield server
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Address of the web app.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the web app.")] = 8000,
@@ -156,9 +186,6 @@ def serve(
     """Everything a small organisation needs: a Prefect server (or PREFECT_API_URL's), the scheduled weekly and
     publishing deployments with their runner, the web app, and the bounce listener (SIGNPOST_BOUNCE_LISTEN).
     Ctrl-C stops it all."""
-    import uvicorn
-
-    from signpost.web.app import create_app
 
     settings, engine = settings_and_store(migrate=True)
     if os.environ.get("PREFECT_API_URL"):
@@ -174,8 +201,6 @@ def serve(
             console.print("Stopped.")
             return
         os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{prefect_port}/api"
-    server = None
-    web_thread = None
     bounces = None
     # Everything from here on inside the try: a Ctrl-C or an error while the flows are imported must still stop
     # the Prefect server started above.
@@ -184,31 +209,18 @@ def serve(
 
         from signpost.flows.deployments import deployments, ensure_stage_limits
 
-        server = uvicorn.Server(uvicorn.Config(create_app(settings, hooks=web_hooks(settings)), host=host, port=port))
-        # The web app runs beside the deployments' runner; its own signal handlers would steal Ctrl-C from Prefect.
-        server.install_signal_handlers = lambda: None
-        web_thread = threading.Thread(target=server.run, name="web", daemon=True)
-        web_thread.start()
-        # uvicorn gives up by ending its thread (a port already taken, say): serve must not go on without the app.
-        while not server.started and web_thread.is_alive():
-            time.sleep(0.1)
-        if not server.started:
-            errors.print(f"[red]The web app could not start on {host}:{port}[/red] (see the error above).")
-            raise typer.Exit(1)
-        console.print(f"Web app on http://{host}:{port}/  -  Prefect UI on {os.environ['PREFECT_API_URL'][:-4]}")
-        bounces = start_bounce_listener(settings, engine)
-        ensure_stage_limits()
-        # Schedules stay on while Signpost is stopped: a week missed meanwhile runs, late, at the next start.
-        prefect_serve(*deployments(engine), limit=2, pause_on_shutdown=False)
+        # The web app runs beside the deployments' runner, which keeps Ctrl-C.
+        with running_web_app(settings, host, port):
+            console.print(f"Web app on http://{host}:{port}/  -  Prefect UI on {os.environ['PREFECT_API_URL'][:-4]}")
+            bounces = start_bounce_listener(settings, engine)
+            ensure_stage_limits()
+            # Schedules stay on while Signpost is stopped: a week missed meanwhile runs, late, at the next start.
+            prefect_serve(*deployments(engine), limit=2, pause_on_shutdown=False)
     except KeyboardInterrupt:
         pass
     finally:
         if bounces is not None:
             bounces.stop()
-        if server is not None:
-            server.should_exit = True
-        if web_thread is not None:
-            web_thread.join(10)
         if prefect_server is not None:
             stop_prefect_server(prefect_server)
         console.print("Stopped.")

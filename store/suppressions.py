@@ -240,15 +240,6 @@ def list_suppressions(engine: Engine) -> list[Suppression]:
     ]
 
 
-def member_bounces(engine: Engine, member_id: int) -> list[dict]:
-    """The member's bounces and complaints, newest first."""
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(bounces).where(bounces.c.member_id == member_id).order_by(bounces.c.id.desc())
-        ).mappings()
-        return [dict(row) for row in rows]
-
-
 def delivery_state(row: dict) -> str:
     """An outbox row's state through to what came back: pending, sending, sent, failed, soft-bounced, bounced
     or complained."""
