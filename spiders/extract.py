@@ -384,7 +384,7 @@ def _article_from_tree(
         return Skipped(f"too short ({len(text)} chars)")
     if is_listing(tree, text):
         return Skipped("looks like a listing page")
-    stated, where = page_date(tree, url, first_seen)
+    stated, where = page_date(tree, url, first_seen, title)
     via = entry.get("via") or "feed"
     date = reconcile_dates(stated, where, parse_moment(entry.get("published")), via, first_seen)
     author = metadata.author or byline_author(tree) or leading_byline(raw_text, title) or entry.get("author")

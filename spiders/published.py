@@ -12,6 +12,8 @@ from htmldate import find_date
 from htmldate.extractors import custom_parse
 from lxml.html import HtmlElement
 
+from signpost.spiders.shown_dates import ShownDate, shown_dates
+
 LOGGER = logging.getLogger(__name__)
 
 EARLIEST = datetime(1995, 1, 1)
@@ -43,8 +45,10 @@ META_PUBLISHED = (
     "article.published",
     "date",
 )
-# Where a date was read from the text rather than from the page's markup: weaker than a feed's date.
-IN_TEXT = "a date in the page's text"
+# A printed date this many text chunks from the headline belongs to the article only when nothing else dates it.
+FAR_FROM_HEADLINE = 12
+# A date above the headline counts as this many times further than one below it.
+ABOVE_WEIGHT = 3
 URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:/|[-_]|$)")
 
 
@@ -132,47 +136,103 @@ def url_date(url: str | None) -> datetime | None:
         return None
 
 
-def _htmldate(tree: HtmlElement, url: str, latest: datetime, extensive: bool) -> datetime | None:
+def meta_modified(tree: HtmlElement) -> list[datetime]:
+    """The modified dates the page declares (JSON-LD dateModified, meta modified_time): what an update stamps."""
+    values = [item.get("dateModified") for item in _json_ld_objects(tree)]
+    for meta in tree.iterfind(".//meta"):
+        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
+        if "modified" in key or "updated" in key:
+            values.append(meta.get("content"))
+    return [moment for value in values if isinstance(value, str) and (moment := parse_moment(value)) is not None]
+
+
+def _htmldate(tree: HtmlElement, url: str, latest: datetime) -> datetime | None:
     try:
-        found = find_date(
-            tree, url=url, extensive_search=extensive, original_date=True, max_date=latest.date().isoformat()
-        )
+        found = find_date(tree, url=url, extensive_search=False, original_date=True, max_date=latest.date().isoformat())
     except Exception as error:  # htmldate's guards miss some trees
         LOGGER.debug("date search failed on %s: %s", url, error)
         return None
     return parse_moment(found, latest)
 
 
-def page_date(tree: HtmlElement, url: str, latest: datetime) -> tuple[datetime | None, str]:
+def _same_day(first: datetime, second: datetime) -> bool:
+    return first.date() == second.date()
+
+
+def _within_a_day(first: datetime, second: datetime) -> bool:
+    return abs((first.date() - second.date()).days) <= 1
+
+
+def page_date(
+    tree: HtmlElement, url: str, latest: datetime, headline: str | None = None
+) -> tuple[datetime | None, str]:
     """The publication date the page states and where it says so; modified dates and copyright years never count.
 
-    htmldate reads the date the page shows as its original one; a declared date of the same day (JSON-LD, meta
-    tags) gives it its time of day, and the URL's date stands in when the page shows none.
+    Four witnesses: the date printed beside the headline (what readers see), the dates the markup declares (JSON-LD,
+    meta tags), htmldate's reading and the URL's. The printed date wins unless it is the declared modified date
+    of a page that declares an earlier publication, or it is a day off a declared date (which has the zone); a
+    printed date far below the headline counts only when nothing else dates the page. htmldate's reading gives way
+    to a declared publication date when it matches nothing the page declares, prints or puts in its URL (it took
+    an update or a teaser's date). A date found only by searching the whole text is not trusted: on pages that
+    state no date it is a copyright year or another article's date more often than the article's.
     """
     declared = [
         (where, moment)
         for where, value in [*json_ld_published(tree), *meta_published(tree)]
         if (moment := parse_moment(value, latest)) is not None and moment <= latest + SAME_DAY
     ]
+    modified = meta_modified(tree)
+    printed = shown_dates(tree, headline, latest + SAME_DAY)
     from_url = url_date(url)
-    shown = _htmldate(tree, url, latest, extensive=False)
-    if shown is None and not declared and from_url is None:
-        # the search through the text also reads copyright years and "2024" in a headline as 1 January:
-        # a first of the month from there is a date the page does not state
-        found = _htmldate(tree, url, latest, extensive=True)
-        if found is not None and found.day != 1:
-            return found, f"{IN_TEXT} (htmldate)"
-    if shown is not None:
-        same_day = [(where, moment) for where, moment in declared if moment.date() == shown.date()]
-        if same_day:
-            return same_day[0][1], same_day[0][0]
-        others = f"; the page also declares {declared[0][1]:%Y-%m-%d} ({declared[0][0]})" if declared else ""
-        return shown, f"the date the page shows (htmldate){others}"
-    if declared:
-        return declared[0][1], declared[0][0]
-    if from_url is not None and from_url <= latest + SAME_DAY:
+    if from_url is not None and from_url > latest + SAME_DAY:
+        from_url = None
+
+    def is_modified(moment: datetime) -> bool:
+        return any(_same_day(moment, other) for other in modified)
+
+    # a publication date the page declares that is not its modified date
+    publication = next(((w, m) for w, m in declared if not is_modified(m)), declared[0] if declared else None)
+    found = _htmldate(tree, url, latest)
+    found_where = "htmldate's reading of the page"
+    if found is not None and publication is not None and not _same_day(found, publication[1]):
+        is_printed = any(_same_day(found, shown.moment) for shown in printed)
+        is_declared = any(_same_day(found, moment) for _, moment in declared)
+        url_agrees = from_url is not None and _same_day(found, from_url)
+        if not is_printed and (is_modified(found) or not (is_declared or url_agrees)):
+            found_where = f"{publication[0]}, not htmldate's {found:%Y-%m-%d} (the page's update or another date)"
+            found = publication[1]
+    if found is not None:
+        same_day = [(where, moment) for where, moment in declared if _same_day(moment, found)]
+        if same_day:  # the declared date gives the time of day and the zone
+            found_where, found = same_day[0]
+    witnesses = [(found_where, found)] if found is not None else []
+    witnesses += declared
+    if from_url is not None:
+        witnesses.append(("the URL's date", from_url))
+    for shown in _nearest_first(printed):
+        if shown.kind == "updated":
+            continue
+        agrees = [(where, moment) for where, moment in witnesses if _within_a_day(shown.moment, moment)]
+        if abs(shown.distance) > FAR_FROM_HEADLINE and witnesses and not agrees:
+            continue
+        if agrees:
+            return agrees[0][1], f"the date printed by the headline ({shown.text!r}), confirmed by {agrees[0][0]}"
+        if is_modified(shown.moment) and publication is not None:
+            return publication[1], f"{publication[0]}; the date printed ({shown.text!r}) is the page's update"
+        return shown.moment, f"the date printed by the headline ({shown.text!r})"
+    if found is not None:
+        return found, found_where
+    updated = [shown for shown in _nearest_first(printed) if shown.kind == "updated"]
+    if updated:
+        return updated[0].moment, f"the only date printed by the headline, an update ({updated[0].text!r})"
+    if from_url is not None:
         return from_url, "the URL's date"
     return None, ""
+
+
+def _nearest_first(printed: list[ShownDate]) -> list[ShownDate]:
+    """Dates below the headline before those above it: above it sit tickers, section dates and breadcrumbs."""
+    return sorted(printed, key=lambda shown: shown.distance if shown.distance >= 0 else -ABOVE_WEIGHT * shown.distance)
 
 
 def reconcile_dates(
@@ -199,7 +259,7 @@ def reconcile_dates(
         if abs(feed - page) <= SAME_DAY:
             reasons.append(f"the page agrees ({page_where})")
             return DateChoice(min(feed, first_seen), feed_kind, reasons)
-        if page < feed - RELISTED and not page_where.startswith(IN_TEXT):
+        if page < feed - RELISTED:
             reasons.append(f"the {feed_kind} dates it {feed:%Y-%m-%d}, but the page was published {page:%Y-%m-%d}")
             return DateChoice(page, "page", [f"from {page_where}", *reasons])
         reasons.append(f"the page says {page:%Y-%m-%d} ({page_where}), later than the {feed_kind}: an update")

@@ -1,0 +1,178 @@
+"""The dates a page shows its readers beside the headline: the byline's "Published 3 March 2025", labelled."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from lxml.html import HtmlElement
+
+from signpost.spiders.dates import MONTHS
+
+MONTH_WORDS = (
+    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?"
+    r"|nov(?:ember)?|dec(?:ember)?"
+)
+ORDINAL = r"(?:st|nd|rd|th)?"
+# "August 19, 2025", "Sep. 4 2025", "20 December 2025", "8th of Oct, 2022", "2025-12-19", "03/01/2017", "12.12.2025"
+SHOWN_DATE = re.compile(
+    rf"\b(?P<month>{MONTH_WORDS})\.?\s+(?P<day>\d{{1,2}}){ORDINAL},?\s+(?P<year>(?:19|20)\d\d)\b"
+    rf"|\b(?P<day2>\d{{1,2}}){ORDINAL}\s+(?:of\s+)?(?P<month2>{MONTH_WORDS})\.?,?\s+(?P<year2>(?:19|20)\d\d)\b"
+    r"|\b(?P<iso_year>(?:19|20)\d\d)-(?P<iso_month>\d\d)-(?P<iso_day>\d\d)\b"
+    r"|\b(?P<first>\d{1,2})(?P<sep>[/.])(?P<second>\d{1,2})(?P=sep)(?P<num_year>(?:19|20)\d\d)\b",
+    re.IGNORECASE,
+)
+UPDATED_LABEL = re.compile(r"\b(updated|modified|revised|reviewed|refreshed|edited)\b", re.IGNORECASE)
+PUBLISHED_LABEL = re.compile(r"\b(published|posted|written|released|created|first\s+published|date)\b", re.IGNORECASE)
+# Where a date is not the article's: another article's teaser, a comment, the footer's copyright, an event listing.
+ELSEWHERE = re.compile(
+    r"comment|reply|related|recommend|sidebar|footer|teaser|popular|trending|more-stories|read-next|copyright"
+    r"|breadcrumb|\bnav\b|navigation|\bmenu\b|\bevent",
+    re.IGNORECASE,
+)
+INVISIBLE = frozenset({"script", "style", "noscript", "template", "svg", "head", "title", "select", "option"})
+# A byline sits just above or below the headline; further away a date belongs to something else.
+BEFORE_HEADLINE = 12
+AFTER_HEADLINE = 40
+# Regions' nearest ancestors this deep are read for classes: a page's outer wrappers say nothing of a date.
+CLASS_DEPTH = 4
+# Day-first numeric dates are read where the page's language is that of a day-first country.
+MONTH_FIRST_REGIONS = frozenset({"us", "ph", "ca", "fm", "pw", "mh"})
+
+
+@dataclass(frozen=True)
+class ShownDate:
+    """A date printed near the headline, with what its label says it is."""
+
+    moment: datetime
+    kind: str  # "published", "updated" or "" (no label)
+    text: str
+    distance: int  # text chunks from the headline: negative above it
+
+
+def _classes(element: HtmlElement) -> str:
+    names = []
+    for depth, ancestor in enumerate((element, *element.iterancestors())):
+        if depth >= CLASS_DEPTH or ancestor.tag in ("body", "html", "main", "article"):
+            break
+        names.append(f"{ancestor.get('class', '')} {ancestor.get('id', '')}")
+    return " ".join(names)
+
+
+def _text_chunks(body: HtmlElement) -> list[tuple[HtmlElement, str]]:
+    """(element, text) for every visible text and tail in the body, in reading order, skipping the page's chrome."""
+    chunks: list[tuple[HtmlElement, str]] = []
+
+    def walk(element: HtmlElement) -> None:
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if not tag or tag in INVISIBLE or tag in ("nav", "footer", "aside"):
+            return
+        if element.text and element.text.strip():
+            chunks.append((element, " ".join(element.text.split())))
+        for child in element:
+            walk(child)
+            if child.tail and child.tail.strip():
+                chunks.append((element, " ".join(child.tail.split())))
+
+    walk(body)
+    return chunks
+
+
+def _day_first(tree: HtmlElement) -> bool:
+    declared = (tree.get("lang") or "").lower().replace("_", "-")
+    region = declared.split("-")[1] if "-" in declared else ""
+    return bool(region) and region not in MONTH_FIRST_REGIONS
+
+
+def parse_shown(text: str, day_first: bool = False) -> datetime | None:
+    """The first calendar date written in a short text, as midnight UTC; None when there is none or it is not a day."""
+    match = SHOWN_DATE.search(text)
+    if not match:
+        return None
+    if match["month"]:
+        year, month, day = int(match["year"]), MONTHS.get(match["month"].lower().rstrip(".")), int(match["day"])
+    elif match["month2"]:
+        year, month, day = int(match["year2"]), MONTHS.get(match["month2"].lower().rstrip(".")), int(match["day2"])
+    elif match["iso_year"]:
+        year, month, day = int(match["iso_year"]), int(match["iso_month"]), int(match["iso_day"])
+    else:
+        first, second, year = int(match["first"]), int(match["second"]), int(match["num_year"])
+        # 12.12.2025 is the same either way; "03/01/2017" is read as the page's country writes it
+        month_first = match["sep"] == "/" and not day_first
+        if first > 12 or (second <= 12 and not month_first):
+            day, month = first, second
+        else:
+            month, day = first, second
+    try:
+        return datetime(year, month or 0, day, tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _kind(chunks: list[tuple[HtmlElement, str]], index: int, element: HtmlElement) -> str:
+    """What the words just before a date (in its chunk and the one before) or its markup call it."""
+    label = chunks[index][1]
+    match = SHOWN_DATE.search(label)
+    prefix = label[: match.start()] if match else label
+    if index > 0 and len(prefix.strip()) < 3:
+        prefix = f"{chunks[index - 1][1][-40:]} {prefix}"
+    prefix = f"{prefix[-40:]} {_classes(element)[:200]}"
+    if UPDATED_LABEL.search(prefix):
+        return "updated"
+    if PUBLISHED_LABEL.search(prefix) or element.get("pubdate") is not None:
+        return "published"
+    return ""
+
+
+def _headline_index(chunks: list[tuple[HtmlElement, str]], headline: str | None) -> int | None:
+    words = " ".join(re.findall(r"\w+", (headline or "").lower()))
+    first_h1 = None
+    for index, (element, text) in enumerate(chunks):
+        in_heading = element.tag in ("h1", "h2") or any(a.tag in ("h1", "h2") for a in element.iterancestors())
+        if not in_heading:
+            continue
+        if words and " ".join(re.findall(r"\w+", text.lower())) == words:
+            return index
+        if first_h1 is None and (element.tag == "h1" or any(a.tag == "h1" for a in element.iterancestors())):
+            first_h1 = index
+    return first_h1
+
+
+def shown_dates(tree: HtmlElement, headline: str | None, latest: datetime) -> list[ShownDate]:
+    """The dates printed around the headline, nearest first; a <time datetime> gives the day exactly."""
+    body = tree.find("body")
+    if body is None:
+        return []
+    chunks = _text_chunks(body)
+    at = _headline_index(chunks, headline)
+    if at is None:
+        return []
+    day_first = _day_first(tree)
+    found: list[ShownDate] = []
+    for index in range(max(0, at - BEFORE_HEADLINE), min(len(chunks), at + AFTER_HEADLINE + 1)):
+        element, text = chunks[index]
+        if len(text) > 80 or ELSEWHERE.search(_classes(element)):
+            continue
+        moment = parse_shown(text, day_first)
+        if moment is None:
+            continue
+        time_element = element if element.tag == "time" else next(element.iterancestors("time"), None)
+        declared = _time_attribute(time_element) if time_element is not None else None
+        if declared is not None and abs((declared.date() - moment.date()).days) <= 1:
+            moment = declared  # the machine-readable day, where the printed one is a zone away
+        if moment > latest:
+            continue
+        found.append(ShownDate(moment, _kind(chunks, index, element), text, index - at))
+    return sorted(found, key=lambda shown: abs(shown.distance))
+
+
+def _time_attribute(element: HtmlElement) -> datetime | None:
+    value = (element.get("datetime") or "").strip()
+    match = re.match(r"((?:19|20)\d\d)-(\d\d)-(\d\d)", value)
+    if not match:
+        return None
+    try:
+        return datetime(int(match[1]), int(match[2]), int(match[3]), tzinfo=UTC)
+    except ValueError:
+        return None
