@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -49,6 +50,7 @@ META_PUBLISHED = (
 FAR_FROM_HEADLINE = 12
 # A date above the headline counts as this many times further than one below it.
 ABOVE_WEIGHT = 3
+WORDS = re.compile(r"\w+")
 URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:/|[-_]|$)")
 
 
@@ -79,20 +81,21 @@ def parse_moment(value: str | None, latest: datetime | None = None) -> datetime 
 
 
 def _json_ld_objects(tree: HtmlElement) -> list[dict]:
+    """The JSON-LD objects of a page in document order, those nested in @graph, mainEntity and item lists included."""
     objects: list[dict] = []
     for script in tree.iterfind(".//script[@type='application/ld+json']"):
         try:
             data = json.loads(script.text or "")
         except (ValueError, RecursionError):
             continue
-        stack = [data]
-        while stack and len(objects) < 50:
-            item = stack.pop()
+        queue = deque([data])
+        while queue and len(objects) < 50:
+            item = queue.popleft()
             if isinstance(item, list):
-                stack.extend(item)
+                queue.extend(item)
             elif isinstance(item, dict):
                 objects.append(item)
-                stack.extend(value for key, value in item.items() if key in ("@graph", "mainEntity", "itemListElement"))
+                queue.extend(value for key, value in item.items() if key in ("@graph", "mainEntity", "itemListElement"))
     return objects
 
 
@@ -101,17 +104,35 @@ def _type_names(item: dict) -> str:
     return " ".join(kind) if isinstance(kind, list) else str(kind or "")
 
 
-def json_ld_published(tree: HtmlElement) -> list[tuple[str, str]]:
-    """(where, value) of each datePublished in the page's JSON-LD, articles before other types."""
+def json_ld_published(tree: HtmlElement, url: str | None = None, headline: str | None = None) -> list[tuple[str, str]]:
+    """(where, value) of each datePublished in the page's JSON-LD: the object that is this page (its URL or its
+    headline) alone where there is one, else articles before other types: a list of teasers declares many dates."""
+    page_url = (url or "").rstrip("/")
+    headline_words = WORDS.findall((headline or "").lower())
     found: list[tuple[int, str, str]] = []
     for item in _json_ld_objects(tree):
         value = item.get("datePublished") or item.get("dateCreated")
-        if isinstance(value, str) and value.strip():
-            kind = _type_names(item)
-            rank = 0 if re.search(r"article|posting|blog|report|news", kind, re.I) else 1
-            if ARTICLE_TYPES.search(kind) or not kind:
-                found.append((rank, f"JSON-LD {kind or 'object'} datePublished", value))
+        if not isinstance(value, str) or not value.strip():
+            continue
+        kind = _type_names(item)
+        if not (ARTICLE_TYPES.search(kind) or not kind):
+            continue
+        rank = 1 if re.search(r"article|posting|blog|report|news", kind, re.I) else 2
+        if _names_page(item, page_url, headline_words):
+            rank = 0
+        found.append((rank, f"JSON-LD {kind or 'object'} datePublished", value))
+    if any(rank == 0 for rank, _, _ in found):
+        found = [entry for entry in found if entry[0] == 0]  # the others are teasers of other pages
     return [(where, value) for _, where, value in sorted(found, key=lambda entry: entry[0])]
+
+
+def _names_page(item: dict, page_url: str, headline_words: list[str]) -> bool:
+    entity = item.get("mainEntityOfPage")
+    addresses = [item.get("url"), item.get("@id"), entity.get("@id") if isinstance(entity, dict) else entity]
+    if page_url and any(isinstance(a, str) and a.split("#")[0].rstrip("/") == page_url for a in addresses):
+        return True
+    title = item.get("headline") or item.get("name")
+    return bool(headline_words) and isinstance(title, str) and WORDS.findall(title.lower()) == headline_words
 
 
 def meta_published(tree: HtmlElement) -> list[tuple[str, str]]:
@@ -176,11 +197,9 @@ def page_date(
     an update or a teaser's date). A date found only by searching the whole text is not trusted: on pages that
     state no date it is a copyright year or another article's date more often than the article's.
     """
-    declared = [
-        (where, moment)
-        for where, value in [*json_ld_published(tree), *meta_published(tree)]
-        if (moment := parse_moment(value, latest)) is not None and moment <= latest + SAME_DAY
-    ]
+    declared_json = _believable(json_ld_published(tree, url, headline), latest)
+    declared_meta = _believable(meta_published(tree), latest)
+    declared = declared_json + declared_meta
     modified = meta_modified(tree)
     printed = shown_dates(tree, headline, latest + SAME_DAY)
     from_url = url_date(url)
@@ -190,8 +209,10 @@ def page_date(
     def is_modified(moment: datetime) -> bool:
         return any(_same_day(moment, other) for other in modified)
 
-    # a publication date the page declares that is not its modified date
-    publication = next(((w, m) for w, m in declared if not is_modified(m)), declared[0] if declared else None)
+    # the first of the JSON-LD's and the meta tags' dates that is not the modified date: a page that stamps its
+    # update everywhere may still declare its publication in one of them
+    firsts = [dates[0] for dates in (declared_json, declared_meta) if dates]
+    publication = next((date for date in firsts if not is_modified(date[1])), firsts[0] if firsts else None)
     found = _htmldate(tree, url, latest)
     found_where = "htmldate's reading of the page"
     if found is not None and publication is not None and not _same_day(found, publication[1]):
@@ -222,12 +243,22 @@ def page_date(
         return shown.moment, f"the date printed by the headline ({shown.text!r})"
     if found is not None:
         return found, found_where
+    if publication is not None:
+        return publication[1], publication[0]
     updated = [shown for shown in _nearest_first(printed) if shown.kind == "updated"]
     if updated:
         return updated[0].moment, f"the only date printed by the headline, an update ({updated[0].text!r})"
     if from_url is not None:
         return from_url, "the URL's date"
     return None, ""
+
+
+def _believable(found: list[tuple[str, str]], latest: datetime) -> list[tuple[str, datetime]]:
+    return [
+        (where, moment)
+        for where, value in found
+        if (moment := parse_moment(value, latest)) is not None and moment <= latest + SAME_DAY
+    ]
 
 
 def _nearest_first(printed: list[ShownDate]) -> list[ShownDate]:

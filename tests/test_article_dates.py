@@ -129,3 +129,21 @@ def test_the_extract_stage_files_an_article_under_its_printed_date(engine, setti
         row = connection.execute(select(articles).where(articles.c.canonical_url == url)).one()
     assert (row.published_at.replace(tzinfo=UTC), row.date_basis) == (datetime(2026, 11, 28, tzinfo=UTC), "page")
     assert any("printed by the headline" in reason for reason in row.date_reasons)
+
+
+def test_json_ld_listing_other_stories_dates_the_page_by_its_own_object() -> None:
+    url = "https://hub.example/training-coordinators"
+    teasers = ",".join(
+        f'{{"@type": "NewsArticle", "url": "https://hub.example/story-{n}", "datePublished": "2025-11-{n:02d}"}}'
+        for n in range(1, 8)
+    )
+    own = f'{{"@type": "NewsArticle", "url": "{url}", "datePublished": "2025-12-19T10:00:00Z",'
+    own += ' "dateModified": "2025-12-19T12:00:00Z"}'
+    head = f'<script type="application/ld+json">{{"@graph": [{teasers}, {own}]}}</script>'
+    moment, reasons = date_of(page(head=head), url)
+    assert moment == datetime(2025, 12, 19, 10, tzinfo=UTC) and "NewsArticle datePublished" in reasons
+
+
+def test_a_date_only_a_meta_tag_declares_dates_the_page() -> None:
+    moment, reasons = date_of(page(head='<meta name="published" content="July 17, 2025">'))
+    assert moment == datetime(2025, 7, 17, tzinfo=UTC) and reasons == "from meta published"
