@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+from datetime import date
 
 import pytest
 from test_web_support import (
@@ -290,7 +291,8 @@ class ArticleHandler(http.server.BaseHTTPRequestHandler):
             for n in range(8)
         )
         body = (
-            "<html><head><title>Rural lunch clubs</title></head><body><article><h1>Rural lunch clubs</h1>"
+            "<html><head><title>Rural lunch clubs</title><meta property='og:image' content='/lunch.jpg'></head>"
+            "<body><article><h1>Rural lunch clubs</h1><p class='byline'>Posted 2 December 2026</p>"
             f"{paragraphs}</article></body></html>"
         ).encode()
         self.send_response(200)
@@ -335,6 +337,9 @@ def test_more_candidates_links_by_hand_and_suggestions(app_settings, seeded, art
         assert response.status_code == 303
         by_hand = [item for item in load_items(engine, seeded.vol_digest) if item.title == "Rural lunch clubs"]
         assert len(by_hand) == 1 and by_hand[0].state == "approved" and "volunteer drivers" in by_hand[0].blurb
+        # with its lead image and the date the page prints, and where that date came from
+        assert by_hand[0].image_url == f"{article_site}/lunch.jpg"
+        assert (by_hand[0].published_at.date(), by_hand[0].date_basis) == (date(2026, 12, 2), "page")
         # ...and a page that cannot be fetched, or a link that is not http(s), adds nothing.
         before = len(load_items(engine, seeded.vol_digest))
         post(client, link, {"url": f"{article_site}/missing"})

@@ -13,6 +13,7 @@ the draft page with the reason, and nothing is added.
 from __future__ import annotations
 
 import logging
+from dataclasses import fields
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
@@ -315,17 +316,13 @@ async def _fetch_article(request: Request, url: str) -> ExtractedArticle:
     except Exception as error:
         log.exception("extracting %s", url)
         raise ValueError(f"could not fetch {url}: {type(error).__name__}") from error
-    published = found.get("published_at")
-    return ExtractedArticle(
-        canonical_url=found.get("canonical_url") or url,
-        text=found.get("text") or "",
-        title=found.get("title"),
-        author=found.get("author"),
-        published_at=datetime.fromisoformat(published) if published else None,
-        site_name=found.get("site_name"),
-        language=found.get("language"),
-        summary=found.get("summary"),
-    )
+    # every field the extraction found, so a link by hand keeps its lead image and where its date came from
+    values = {field.name: found[field.name] for field in fields(ExtractedArticle) if field.name in found}
+    published = values.get("published_at")
+    values["published_at"] = datetime.fromisoformat(published) if published else None
+    values["canonical_url"] = values.get("canonical_url") or url
+    values["text"] = values.get("text") or ""
+    return ExtractedArticle(**values)
 
 
 async def _add_link(request: Request, digest: Digest, topic_id: int, url: str, user: User) -> int:
