@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -31,6 +33,8 @@ ELSEWHERE = re.compile(
     r"|breadcrumb|\bnav\b|navigation|\bmenu\b|\bevent",
     re.IGNORECASE,
 )
+CHROME = frozenset({"nav", "footer", "aside"})
+WORDS = re.compile(r"\w+")
 INVISIBLE = frozenset({"script", "style", "noscript", "template", "svg", "head", "title", "select", "option"})
 # A byline sits just above or below the headline; further away a date belongs to something else.
 BEFORE_HEADLINE = 12
@@ -60,23 +64,55 @@ def _classes(element: HtmlElement) -> str:
     return " ".join(names)
 
 
-def _text_chunks(body: HtmlElement) -> list[tuple[HtmlElement, str]]:
+def _text_chunks(body: HtmlElement) -> Iterator[tuple[HtmlElement, str]]:
     """(element, text) for every visible text and tail in the body, in reading order, skipping the page's chrome."""
-    chunks: list[tuple[HtmlElement, str]] = []
 
-    def walk(element: HtmlElement) -> None:
+    def walk(element: HtmlElement) -> Iterator[tuple[HtmlElement, str]]:
         tag = element.tag if isinstance(element.tag, str) else ""
-        if not tag or tag in INVISIBLE or tag in ("nav", "footer", "aside"):
+        if not tag or tag in INVISIBLE or tag in CHROME:
             return
         if element.text and element.text.strip():
-            chunks.append((element, " ".join(element.text.split())))
+            yield element, " ".join(element.text.split())
         for child in element:
-            walk(child)
+            yield from walk(child)
             if child.tail and child.tail.strip():
-                chunks.append((element, " ".join(child.tail.split())))
+                yield element, " ".join(child.tail.split())
 
-    walk(body)
-    return chunks
+    yield from walk(body)
+
+
+def _headline_element(body: HtmlElement, headline: str | None) -> HtmlElement | None:
+    """The heading that holds the headline, else the page's first main heading; none in the page's chrome."""
+    words = WORDS.findall((headline or "").lower())
+    first_h1 = None
+    for heading in body.iter("h1", "h2"):
+        if any(ancestor.tag in CHROME for ancestor in heading.iterancestors()):
+            continue
+        if words and WORDS.findall(heading.text_content().lower()) == words:
+            return heading
+        if first_h1 is None and heading.tag == "h1":
+            first_h1 = heading
+    return first_h1
+
+
+def _around(body: HtmlElement, heading: HtmlElement) -> tuple[list[tuple[HtmlElement, str]], int]:
+    """The text chunks from a few before the heading to some after it, and where the heading's first one is.
+
+    The walk stops after the window: a long page costs no more than a short one.
+    """
+    inside = set(heading.iter())
+    before: deque[tuple[HtmlElement, str]] = deque(maxlen=BEFORE_HEADLINE)
+    window: list[tuple[HtmlElement, str]] = []
+    for chunk in _text_chunks(body):
+        if window:
+            window.append(chunk)
+            if len(window) > AFTER_HEADLINE:
+                break
+        elif chunk[0] in inside:
+            window.append(chunk)
+        else:
+            before.append(chunk)
+    return [*before, *window], len(before)
 
 
 def _day_first(tree: HtmlElement) -> bool:
@@ -125,33 +161,20 @@ def _kind(chunks: list[tuple[HtmlElement, str]], index: int, element: HtmlElemen
     return ""
 
 
-def _headline_index(chunks: list[tuple[HtmlElement, str]], headline: str | None) -> int | None:
-    words = " ".join(re.findall(r"\w+", (headline or "").lower()))
-    first_h1 = None
-    for index, (element, text) in enumerate(chunks):
-        in_heading = element.tag in ("h1", "h2") or any(a.tag in ("h1", "h2") for a in element.iterancestors())
-        if not in_heading:
-            continue
-        if words and " ".join(re.findall(r"\w+", text.lower())) == words:
-            return index
-        if first_h1 is None and (element.tag == "h1" or any(a.tag == "h1" for a in element.iterancestors())):
-            first_h1 = index
-    return first_h1
-
-
 def shown_dates(tree: HtmlElement, headline: str | None, latest: datetime) -> list[ShownDate]:
     """The dates printed around the headline, nearest first; a <time datetime> gives the day exactly."""
     body = tree.find("body")
     if body is None:
         return []
-    chunks = _text_chunks(body)
-    at = _headline_index(chunks, headline)
-    if at is None:
+    heading = _headline_element(body, headline)
+    if heading is None:
+        return []
+    chunks, at = _around(body, heading)
+    if at >= len(chunks):
         return []
     day_first = _day_first(tree)
     found: list[ShownDate] = []
-    for index in range(max(0, at - BEFORE_HEADLINE), min(len(chunks), at + AFTER_HEADLINE + 1)):
-        element, text = chunks[index]
+    for index, (element, text) in enumerate(chunks):
         if len(text) > 80 or ELSEWHERE.search(_classes(element)):
             continue
         moment = parse_shown(text, day_first)
