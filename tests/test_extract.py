@@ -237,13 +237,14 @@ def test_bench_on_a_subset(dev_set: Path, tmp_path: Path) -> None:
     out = tmp_path / "predictions.json"
     result = run_extraction_bench(dev_set, out=out, progress=lambda done, total: seen.append((done, total)), limit=25)
     assert result["pages"] == 25 and seen[-1] == (25, 25)
-    for name in ("signpost", "trafilatura"):
+    for name in ("signpost", "trafilatura", "tr. precision", "tr. recall"):
         figures = result[name]
         for key in ("f1", "precision", "recall", "word_f1"):
             assert 0.5 < figures[key] <= 1.0, (name, key)
         assert figures["ms_per_page_median"] > 0
     assert result["time_ratio"] > 0
-    assert "signpost" in format_extraction_table(result)
+    assert result["best_mode"] in ("trafilatura", "tr. precision", "tr. recall")
+    assert "signpost" in format_extraction_table(result) and "best mode here" in format_extraction_table(result)
     predictions = json.loads(out.read_text(encoding="utf-8"))
     assert len(predictions) == 25
     for record in predictions.values():
