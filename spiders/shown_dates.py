@@ -36,6 +36,12 @@ ELSEWHERE = re.compile(
 CHROME = frozenset({"nav", "footer", "aside"})
 WORDS = re.compile(r"\w+")
 INVISIBLE = frozenset({"script", "style", "noscript", "template", "svg", "head", "title", "select", "option"})
+# A dateline is short, and so is the block that holds it: a date inside a paragraph of prose is what the article
+# is about ("the hearing on 12 March 2026"), not when it was published.
+MAX_DATELINE_CHARS = 80
+MAX_BYLINE_BLOCK_CHARS = 140
+INLINE_TAGS = frozenset({"a", "b", "strong", "em", "i", "span", "time", "small", "abbr", "font", "u", "mark", "sup"})
+EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
 # A byline sits just above or below the headline; further away a date belongs to something else.
 BEFORE_HEADLINE = 12
 AFTER_HEADLINE = 40
@@ -175,10 +181,10 @@ def shown_dates(tree: HtmlElement, headline: str | None, latest: datetime) -> li
     day_first = _day_first(tree)
     found: list[ShownDate] = []
     for index, (element, text) in enumerate(chunks):
-        if len(text) > 80 or ELSEWHERE.search(_classes(element)):
+        if len(text) > MAX_DATELINE_CHARS or ELSEWHERE.search(_classes(element)):
             continue
         moment = parse_shown(text, day_first)
-        if moment is None:
+        if moment is None or moment < EARLIEST or _in_prose(element):
             continue
         time_element = element if element.tag == "time" else next(element.iterancestors("time"), None)
         declared = _time_attribute(time_element) if time_element is not None else None
@@ -188,6 +194,29 @@ def shown_dates(tree: HtmlElement, headline: str | None, latest: datetime) -> li
             continue
         found.append(ShownDate(moment, _kind(chunks, index, element), text, index - at))
     return sorted(found, key=lambda shown: abs(shown.distance))
+
+
+def _in_prose(element: HtmlElement) -> bool:
+    """Whether a text sits in a run of prose rather than in a byline or dateline of its own.
+
+    The run is the text of the nearest block around it, without that block's own blocks: a dateline written straight
+    into an article's <div> beside its paragraphs is still a dateline.
+    """
+    block = element
+    while block.tag in INLINE_TAGS and block.getparent() is not None:
+        block = block.getparent()
+    return _inline_length(block, MAX_BYLINE_BLOCK_CHARS) > MAX_BYLINE_BLOCK_CHARS
+
+
+def _inline_length(block: HtmlElement, limit: int) -> int:
+    length = len((block.text or "").strip())
+    for child in block:
+        if length > limit:
+            break
+        if isinstance(child.tag, str) and child.tag in INLINE_TAGS:
+            length += _inline_length(child, limit - length)
+        length += len((child.tail or "").strip())
+    return length
 
 
 def _time_attribute(element: HtmlElement) -> datetime | None:

@@ -147,3 +147,16 @@ def test_json_ld_listing_other_stories_dates_the_page_by_its_own_object() -> Non
 def test_a_date_only_a_meta_tag_declares_dates_the_page() -> None:
     moment, reasons = date_of(page(head='<meta name="published" content="July 17, 2025">'))
     assert moment == datetime(2025, 7, 17, tzinfo=UTC) and reasons == "from meta published"
+
+
+def test_a_date_the_article_talks_about_is_not_its_date() -> None:
+    prose = (
+        "<p>The trustees meet on <strong>12 March 2026</strong> to agree the new induction plan, which every"
+        " volunteer coordinator in the network helped to write over the course of the last year.</p>"
+    )
+    moment, _ = date_of(page(byline=prose))
+    assert moment is None
+    # a dateline written straight into the article's block, beside its paragraphs, still counts
+    dateline = page().replace(b"<h1>Training coordinators well</h1>", b"<h1>Training coordinators well</h1>20 May 2025")
+    moment, _ = date_of(dateline)
+    assert moment == datetime(2025, 5, 20, tzinfo=UTC)
