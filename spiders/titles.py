@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
@@ -13,12 +14,13 @@ SEPARATOR = re.compile(r"\s+(?:[|\u2013\u2014\u2022\u00b7\u00bb\u203a~/]|-{1,2}|
 SITE_COLON = re.compile(r"^(?P<site>[^:]{2,60}):\s+(?P<rest>.+)$")
 # A trailing part this short is a site or section name ("... | Opinion", "... - Acme Trust"), not part of the headline.
 SITE_PART_MAX_WORDS = 4
-GENERIC_SITE_WORDS = frozenset({"blog", "news", "home", "magazine", "online", "official", "site", "website"})
+GENERIC_SITE_WORDS = frozenset(
+    {"blog", "news", "home", "magazine", "online", "official", "site", "website", "com", "org", "net", "io", "ai"}
+)
+# A part holding the site's name with this many more words is a headline that mentions the site, not its name.
+SITE_NAME_EXTRA_WORDS = 2
 HEADING_MAX_WORDS = 40
 HEADLINE_MIN_WORDS = 3
-CHROME_ANCESTORS = re.compile(
-    r"\b(nav|menu|header|footer|sidebar|breadcrumb|masthead|site-title|logo|widget|modal)", re.I
-)
 
 
 def _words(text: str | None) -> list[str]:
@@ -34,9 +36,14 @@ def _is_site_part(part: str, site_names: list[str], host_words: set[str]) -> boo
     squashed = _squashed(part)
     if not squashed:
         return True
+    part_words = len(_words(part))
     for name in site_names:
         name_squashed = _squashed(name)
-        if name_squashed and (squashed == name_squashed or squashed in name_squashed or name_squashed in squashed):
+        if not name_squashed:
+            continue
+        # "Docker Inc" names the site Docker, "Docker Hardened Images: Security Validated" only mentions it
+        holds_name = name_squashed in squashed and part_words <= len(_words(name)) + SITE_NAME_EXTRA_WORDS
+        if squashed == name_squashed or squashed in name_squashed or holds_name:
             return True
     words = set(_words(part)) - GENERIC_SITE_WORDS
     if host_words and squashed in host_words:
@@ -102,15 +109,29 @@ def is_site_title(title: str | None, site_names: list[str] | tuple[str, ...] = (
     return bool(title) and _is_site_part(title, [name for name in site_names if name], _host_words(url))
 
 
+def _in_chrome(heading: HtmlElement) -> bool:
+    """Whether a heading sits in the site's navigation, header, footer or sidebar rather than in the article.
+
+    Tags, not class names: "entry-header", "hero-header" or "content-sidebar-wrap" hold the article as often as not.
+    """
+    in_header = False
+    for ancestor in heading.iterancestors():
+        tag = ancestor.tag
+        # inside the article or main element the heading is the content's, whatever wraps them (even a nav, in
+        # pages whose unclosed tags put everything inside the menu)
+        if tag in ("article", "main", "body"):
+            return tag == "body" and in_header
+        if tag in ("nav", "footer", "aside"):
+            return True
+        # a <header> is the site's when it holds the menu; a bare one above the text is the article's
+        in_header = in_header or (tag == "header" and ancestor.find(".//nav") is not None)
+    return False
+
+
 def _heading_texts(tree: HtmlElement, tag: str) -> list[str]:
     texts = []
     for heading in tree.iter(tag):
-        if any(
-            ancestor.tag in ("nav", "header", "footer", "aside")
-            or CHROME_ANCESTORS.search(f"{ancestor.get('class', '')} {ancestor.get('id', '')}")
-            for ancestor in heading.iterancestors()
-            if ancestor.tag not in ("body", "html")
-        ):
+        if _in_chrome(heading):
             continue
         text = " ".join(heading.text_content().split())
         if text and len(text.split()) <= HEADING_MAX_WORDS:
@@ -127,27 +148,67 @@ def _similarity(first: str, second: str) -> float:
     return shared / max(len(a), len(b))
 
 
+def _declares(title: str, heading: str) -> bool:
+    """Whether a declared title starts with the heading or holds it as one part: "Book Reviews | The Centre"."""
+    heading_words = _words(heading)
+    if not heading_words:
+        return False
+    if _words(title)[: len(heading_words)] == heading_words:
+        return True
+    return any(_words(part) == heading_words for part in SEPARATOR.split(title))
+
+
+def _agreement(heading: str, titles: list[str]) -> float:
+    return max((1.0 if _declares(title, heading) else _similarity(heading, title) for title in titles), default=0.0)
+
+
+def _heading_headline(heading: str, site_names: list[str], url: str | None) -> str:
+    """A heading without a part naming the site; unlike a <title>, a visible heading's short last part is its own."""
+    parts = SEPARATOR.split(heading)
+    if len(parts) < 2:
+        return heading
+    names = [name for name in site_names if name]
+    host_words = _host_words(url)
+    kept = [part for part in parts if not (_squashed(part) in host_words or _is_site_part(part, names, set()))]
+    return _rejoin(heading, parts, kept) if kept else heading
+
+
 def headline(tree: HtmlElement, page_titles: list[str], site_names: list[str], url: str | None) -> str | None:
     """The headline: the page's main heading when it agrees with the titles it declares, else the cleaned title."""
     cleaned = [title for title in (clean_title(t, site_names, url) for t in page_titles if t) if title]
     cleaned = [title for title in cleaned if not is_site_title(title, site_names, url)] or cleaned
-    headings = _heading_texts(tree, "h1") or (_heading_texts(tree, "h2")[:3] if tree.find(".//h1") is None else [])
+    h1s = _distinct(heading for heading in _heading_texts(tree, "h1") if not is_site_title(heading, site_names, url))
+    headings = h1s or (_heading_texts(tree, "h2")[:3] if tree.find(".//h1") is None else [])
+    declared = [title for title in page_titles if title] + cleaned
     best, best_score = None, 0.0
     for heading in headings:
         if is_site_title(heading, site_names, url):
             continue
-        score = max((_similarity(heading, title) for title in cleaned), default=0.0)
+        score = _agreement(heading, declared)
         if score > best_score:
             best, best_score = heading, score
     if best is not None and best_score >= 0.6:
-        return clean_title(best, site_names, url)
+        return _heading_headline(best, site_names, url)
     # one main heading that reads like a headline is the headline, even when the SEO title says otherwise
-    h1s = [heading for heading in _heading_texts(tree, "h1") if not is_site_title(heading, site_names, url)]
     if len(h1s) == 1 and len(h1s[0].split()) >= HEADLINE_MIN_WORDS:
-        return clean_title(h1s[0], site_names, url)
+        return _heading_headline(h1s[0], site_names, url)
     if cleaned:
         return cleaned[0]
-    return clean_title(headings[0], site_names, url) if headings else None
+    # nothing declared to agree with: the first heading long enough to be a headline, not a score or a label
+    worded = [heading for heading in headings if len(heading.split()) >= HEADLINE_MIN_WORDS] or headings
+    return clean_title(worded[0], site_names, url) if worded else None
+
+
+def _distinct(headings: Iterable[str]) -> list[str]:
+    """Headings once each: pages repeat the headline for mobile and desktop, sometimes in another case."""
+    seen: set[str] = set()
+    kept = []
+    for heading in headings:
+        key = _squashed(heading)
+        if key not in seen:
+            seen.add(key)
+            kept.append(heading)
+    return kept
 
 
 BYLINE_PREFIX = re.compile(r"^\s*(?:(?:written|posted|submitted|authored|words|reviewed)\s+by|by|author)\b[:\s]*", re.I)

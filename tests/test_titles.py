@@ -1,0 +1,83 @@
+"""The headline chosen among a page's headings and the titles it declares."""
+
+from __future__ import annotations
+
+from lxml.html import HtmlElement, document_fromstring
+
+from signpost.spiders.titles import clean_title, headline
+
+URL = "https://www.harbourgazette.org/stories/a-story"
+SITE = ["Harbour Gazette"]
+
+
+def page(body: str, title: str | None = None, og_title: str | None = None) -> tuple[HtmlElement, list[str]]:
+    head = f"<title>{title}</title>" if title else ""
+    head += f'<meta property="og:title" content="{og_title}">' if og_title else ""
+    tree = document_fromstring(f"<html><head>{head}</head><body>{body}<p>Some text of the story.</p></body></html>")
+    return tree, [declared for declared in (og_title, title) if declared]
+
+
+def chosen(body: str, title: str | None = None, og_title: str | None = None) -> str | None:
+    tree, declared = page(body, title, og_title)
+    return headline(tree, declared, SITE, URL)
+
+
+def test_the_heading_in_the_articles_own_header_is_the_headline() -> None:
+    body = (
+        '<div class="site-wrap content-sidebar-wrap"><div class="entry-header hero-header">'
+        "<h1>Ferry timetable changes for the winter season</h1></div></div>"
+    )
+    title = "New winter ferry times explained | Harbour Gazette"
+    assert chosen(body, title, title) == "Ferry timetable changes for the winter season"
+    body = "<header><h1>Ferry timetable changes for the winter season</h1></header>"
+    assert chosen(body, title) == "Ferry timetable changes for the winter season"
+
+
+def test_a_heading_in_the_sites_header_or_menu_is_not() -> None:
+    body = (
+        "<header><nav><a href='/'>Home</a></nav><h1>Sign up for our newsletter today</h1></header>"
+        "<aside><h1>Most read this week in the harbour</h1></aside>"
+    )
+    assert chosen(body, "New winter ferry times explained | Harbour Gazette") == "New winter ferry times explained"
+
+
+def test_an_article_inside_a_menu_by_broken_markup_keeps_its_heading() -> None:
+    body = "<nav><ul><li><main><h1>Ferry timetable changes for the winter season</h1></main></li></ul></nav>"
+    assert chosen(body, "Winter ferries | Harbour Gazette") == "Ferry timetable changes for the winter season"
+
+
+def test_a_headline_that_mentions_the_site_is_not_the_site_name() -> None:
+    body = "<h1>Harbour Gazette Awards: the best fish restaurants of the year</h1>"
+    title = "Harbour Gazette Awards: the best fish restaurants of the year | Harbour Gazette"
+    assert chosen(body, title, "The best fish restaurants of the year") == (
+        "Harbour Gazette Awards: the best fish restaurants of the year"
+    )
+
+
+def test_a_headings_short_last_part_is_its_own() -> None:
+    body = "<h1>Moving to a plant-based diet \u2013 tips and tricks</h1>"
+    title = "Moving to a plant-based diet \u2013 tips and tricks | Harbour Gazette"
+    assert chosen(body, title, title) == "Moving to a plant-based diet \u2013 tips and tricks"
+
+
+def test_a_short_heading_that_the_title_declares_is_the_headline() -> None:
+    assert chosen("<h1>Book Reviews</h1>", "Book Reviews \u2013 The Writing Centre") == "Book Reviews"
+    assert chosen("<h1>Tides</h1>", "TIDES Definition & Meaning | Harbour Words") == "Tides"
+    # a short heading the titles do not declare is a section label, not the headline
+    assert chosen("<h1>Local news</h1>", "Ferry fares rise again this spring | Harbour Gazette") == (
+        "Ferry fares rise again this spring"
+    )
+
+
+def test_a_headline_repeated_for_mobile_and_desktop_counts_once() -> None:
+    body = "<h1>Setting up a boat for winter</h1><h1>SETTING UP A BOAT FOR WINTER</h1>"
+    assert chosen(body, "How do you winterise a boat? | Harbour Gazette") == "Setting up a boat for winter"
+
+
+def test_without_declared_titles_a_score_or_label_heading_is_passed_over() -> None:
+    body = "<h1>94</h1><h1>Scalable harbour dredging at last</h1><h1>48</h1>"
+    assert chosen(body) == "Scalable harbour dredging at last"
+
+
+def test_a_domain_named_as_the_site_is_cut() -> None:
+    assert clean_title("Game changer | HarbourGazette.com", url="https://www.harbourgazette.com/x") == "Game changer"
