@@ -19,7 +19,7 @@ from trafilatura.xpaths import AUTHOR_XPATHS
 
 from signpost.spiders.published import page_date, parse_moment, reconcile_dates
 from signpost.spiders.text_choice import feed_text, main_text
-from signpost.spiders.titles import clean_author, headline
+from signpost.spiders.titles import clean_author, headline, json_ld_headlines
 from signpost.spiders.urls import canonicalize_url
 from signpost.store.records import ExtractedArticle, Skipped
 
@@ -374,7 +374,12 @@ def _article_from_tree(
         return Skipped("error page")
     site_names = [name for name in (metadata.sitename,) if name]
     title_element = tree.find(".//head/title")
-    declared = [metadata.title, title_element.text_content() if title_element is not None else None, entry.get("title")]
+    declared = [
+        metadata.title,
+        title_element.text_content() if title_element is not None else None,
+        entry.get("title"),
+        *json_ld_headlines(tree),
+    ]
     title = headline(tree, [t for t in declared if t], site_names, url) or extract_title(tree) or None
     raw_text = main_text(tree, url, feed_text(entry))
     text = clean_text(raw_text, title)

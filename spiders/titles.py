@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
@@ -11,6 +13,7 @@ from lxml.html import HtmlElement
 WORDS = re.compile(r"\w+")
 # Separators between a headline and a site or section name; only when spaced, so "Covid-19" and "A|B" stay whole.
 SEPARATOR = re.compile(r"\s+(?:[|\u2013\u2014\u2022\u00b7\u00bb\u203a~/]|-{1,2}|::)\s+")
+PIPE_TAIL = re.compile(r"\s\|\s+[^|]+$")
 SITE_COLON = re.compile(r"^(?P<site>[^:]{2,60}):\s+(?P<rest>.+)$")
 # A trailing part this short is a site or section name ("... | Opinion", "... - Acme Trust"), not part of the headline.
 SITE_PART_MAX_WORDS = 4
@@ -20,6 +23,9 @@ GENERIC_SITE_WORDS = frozenset(
 # A part holding the site's name with this many more words is a headline that mentions the site, not its name.
 SITE_NAME_EXTRA_WORDS = 2
 HEADING_MAX_WORDS = 40
+# The JSON-LD headline, read straight from the script text: the article's own name for itself, often the h1's words
+# where og:title and <title> carry the SEO wording.
+JSON_LD_HEADLINE = re.compile(r'"headline"\s*:\s*"((?:[^"\\]|\\.){1,400})"')
 HEADLINE_MIN_WORDS = 3
 
 
@@ -71,10 +77,8 @@ def clean_title(title: str | None, site_names: list[str] | tuple[str, ...] = (),
         kept = _headline_run([part for part in parts if not _is_site_part(part, names, host_words)], parts)
         if not kept:
             kept = parts[:1]
-        elif len(kept) == len(parts) and len(parts[-1].split()) <= SITE_PART_MAX_WORDS < len(
-            " ".join(parts[:-1]).split()
-        ):
-            kept = parts[:-1]  # "Headline | Short Name": the short tail is a site or section name
+        while len(kept) > 1 and len(kept[-1].split()) <= SITE_PART_MAX_WORDS < len(" ".join(kept[:-1]).split()):
+            kept = kept[:-1]  # "Headline | Section | Site": the short tails are section and site names
         title = _rejoin(title, parts, kept)
     match = SITE_COLON.match(title)
     if match and (names or host_words) and _is_site_part(match.group("site"), names, host_words):
@@ -107,6 +111,21 @@ def _rejoin(title: str, parts: list[str], kept: list[str]) -> str:
 def is_site_title(title: str | None, site_names: list[str] | tuple[str, ...] = (), url: str | None = None) -> bool:
     """Whether a title is only the site's name (a home page title), with nothing of a headline left."""
     return bool(title) and _is_site_part(title, [name for name in site_names if name], _host_words(url))
+
+
+def json_ld_headlines(tree: HtmlElement) -> list[str]:
+    """The headline properties of the page's JSON-LD blocks, decoded, once each."""
+    found: list[str] = []
+    for script in tree.iterfind(".//script[@type='application/ld+json']"):
+        for match in JSON_LD_HEADLINE.finditer(script.text or ""):
+            try:
+                text = json.loads(f'"{match.group(1)}"')
+            except ValueError:
+                continue
+            text = " ".join(html.unescape(text).split())
+            if text and text not in found:
+                found.append(text)
+    return found
 
 
 def _in_chrome(heading: HtmlElement) -> bool:
@@ -163,13 +182,18 @@ def _agreement(heading: str, titles: list[str]) -> float:
 
 
 def _heading_headline(heading: str, site_names: list[str], url: str | None) -> str:
-    """A heading without a part naming the site; unlike a <title>, a visible heading's short last part is its own."""
+    """A heading without a part naming the site; unlike a <title>, a visible heading's short last part is its own.
+
+    Unless the part stands after a pipe: a pipe in a visible heading is a <title> template's, and so is what follows.
+    """
     parts = SEPARATOR.split(heading)
     if len(parts) < 2:
         return heading
     names = [name for name in site_names if name]
     host_words = _host_words(url)
     kept = [part for part in parts if not (_squashed(part) in host_words or _is_site_part(part, names, set()))]
+    while len(kept) > 1 and PIPE_TAIL.search(heading) and len(kept[-1].split()) <= SITE_PART_MAX_WORDS:
+        kept = kept[:-1]  # "Headline | Section | Site"
     return _rejoin(heading, parts, kept) if kept else heading
 
 

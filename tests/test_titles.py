@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from lxml.html import HtmlElement, document_fromstring
 
-from signpost.spiders.titles import clean_title, headline
+from signpost.spiders.extract import extract_page
+from signpost.spiders.titles import clean_title, headline, json_ld_headlines
 
 URL = "https://www.harbourgazette.org/stories/a-story"
 SITE = ["Harbour Gazette"]
@@ -81,3 +82,33 @@ def test_without_declared_titles_a_score_or_label_heading_is_passed_over() -> No
 
 def test_a_domain_named_as_the_site_is_cut() -> None:
     assert clean_title("Game changer | HarbourGazette.com", url="https://www.harbourgazette.com/x") == "Game changer"
+
+
+def test_the_json_ld_headline_picks_the_headline_among_several_headings() -> None:
+    ld = '{"@type": "NewsArticle", "headline": "Harbour 101: dredging the inner basin \\u2013 a guide &amp; history"}'
+    body = (
+        f'<script type="application/ld+json">{ld}</script><h1>The Blog</h1>'
+        "<h1>Harbour 101: dredging the inner basin \u2013 a guide &amp; history</h1>"
+    )
+    tree, declared = page(body, "Dredging explained | Harbour Gazette")
+    assert json_ld_headlines(tree) == ["Harbour 101: dredging the inner basin \u2013 a guide & history"]
+    assert headline(tree, declared + json_ld_headlines(tree), SITE, URL) == (
+        "Harbour 101: dredging the inner basin \u2013 a guide & history"
+    )
+    text = " ".join(["The inner basin is dredged every winter, and this is how it is done."] * 20)
+    html = (
+        f"<html><head><title>Dredging explained | Harbour Gazette</title></head><body>{body}<p>{text}</p></body></html>"
+    )
+    article = extract_page(html.encode(), URL)
+    assert article.title == "Harbour 101: dredging the inner basin \u2013 a guide & history"
+
+
+def test_a_heading_that_copies_the_title_loses_what_follows_its_pipes() -> None:
+    body = "<h1>Ferry fares rise again this spring | Opinion | Harbour Gazette</h1>"
+    title = "Ferry fares rise again this spring | Opinion | Harbour Gazette"
+    assert chosen(body, title, title) == "Ferry fares rise again this spring"
+
+
+def test_a_section_name_before_the_site_name_is_cut_from_a_title() -> None:
+    title = "Ferry fares rise again this spring | Travel Desk | Coastal Press Group"
+    assert clean_title(title, url="https://www.coastalpress.co.uk/a") == "Ferry fares rise again this spring"
