@@ -13,6 +13,17 @@ from lxml.html import HtmlElement
 WORDS = re.compile(r"\w+")
 # Separators between a headline and a site or section name; only when spaced, so "Covid-19" and "A|B" stay whole.
 SEPARATOR = re.compile(r"\s+(?:[|\u2013\u2014\u2022\u00b7\u00bb\u203a~/]|-{1,2}|::)\s+")
+# The comment section's own headings ("15 Replies to ...") quote the headline.
+COMMENTS = re.compile(r"\bcomments?(?:-area|-list)?\b|\brespond\b", re.I)
+# What a heading may carry glued to the headline its titles declare: a byline or dateline after it, a date or a
+# section label before it ("Posted on July 1, 2024 by Jo", "Dec 18 2025", "Blog:").
+DATELINE_WORDS = frozenset(
+    {"posted", "published", "updated", "by", "on", "written", "last", "am", "pm"}
+    | {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
+    | {"january", "february", "march", "april", "june", "july", "august", "september", "october", "november"}
+    | {"december", "st", "nd", "rd", "th"}
+)
+LABEL_WORDS = frozenset({"blog", "news", "opinion", "analysis", "review", "podcast", "video", "update", "editorial"})
 PIPE_TAIL = re.compile(r"\s\|\s+[^|]+$")
 SITE_COLON = re.compile(r"^(?P<site>[^:]{2,60}):\s+(?P<rest>.+)$")
 # A trailing part this short is a site or section name ("... | Opinion", "... - Acme Trust"), not part of the headline.
@@ -140,7 +151,9 @@ def _in_chrome(heading: HtmlElement) -> bool:
         # pages whose unclosed tags put everything inside the menu)
         if tag in ("article", "main", "body"):
             return tag == "body" and in_header
-        if tag in ("nav", "footer", "aside"):
+        if tag in ("nav", "footer", "aside") or COMMENTS.search(
+            f"{ancestor.get('class', '')} {ancestor.get('id', '')}"
+        ):
             return True
         # a <header> is the site's when it holds the menu; a bare one above the text is the article's
         in_header = in_header or (tag == "header" and ancestor.find(".//nav") is not None)
@@ -212,15 +225,36 @@ def headline(tree: HtmlElement, page_titles: list[str], site_names: list[str], u
         if score > best_score:
             best, best_score = heading, score
     if best is not None and best_score >= 0.6:
-        return _heading_headline(best, site_names, url)
+        return _without_glued_parts(best, cleaned) or _heading_headline(best, site_names, url)
     # one main heading that reads like a headline is the headline, even when the SEO title says otherwise
     if len(h1s) == 1 and len(h1s[0].split()) >= HEADLINE_MIN_WORDS:
-        return _heading_headline(h1s[0], site_names, url)
+        return _without_glued_parts(h1s[0], cleaned) or _heading_headline(h1s[0], site_names, url)
     if cleaned:
         return cleaned[0]
     # nothing declared to agree with: the first heading long enough to be a headline, not a score or a label
     worded = [heading for heading in headings if len(heading.split()) >= HEADLINE_MIN_WORDS] or headings
     return clean_title(worded[0], site_names, url) if worded else None
+
+
+def _without_glued_parts(heading: str, titles: list[str]) -> str | None:
+    """The declared title a heading holds with a byline, a date or a section label glued on, if it is one."""
+    heading_words = _words(heading)
+    for title in titles:
+        words = _words(title)
+        if not words or len(words) >= len(heading_words):
+            continue
+        if heading_words[: len(words)] == words:
+            extra = heading_words[len(words) :]
+            if extra[0] in DATELINE_WORDS:
+                return title
+        elif heading_words[-len(words) :] == words:
+            extra = heading_words[: -len(words)]
+            dateline = all(word in DATELINE_WORDS or word.isdigit() for word in extra) and not all(
+                word.isdigit() for word in extra
+            )
+            if dateline or (len(extra) == 1 and extra[0] in LABEL_WORDS):
+                return title
+    return None
 
 
 def _distinct(headings: Iterable[str]) -> list[str]:

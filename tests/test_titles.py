@@ -112,3 +112,25 @@ def test_a_heading_that_copies_the_title_loses_what_follows_its_pipes() -> None:
 def test_a_section_name_before_the_site_name_is_cut_from_a_title() -> None:
     title = "Ferry fares rise again this spring | Travel Desk | Coastal Press Group"
     assert clean_title(title, url="https://www.coastalpress.co.uk/a") == "Ferry fares rise again this spring"
+
+
+def test_a_byline_or_date_glued_to_the_heading_is_cut() -> None:
+    body = "<h1>Dredging the inner basin at last Posted on July 1, 2024 by harbourmaster</h1>"
+    assert chosen(body, "Dredging the inner basin at last | Harbour Gazette") == "Dredging the inner basin at last"
+    body = "<h1>Dec 18 2025 Dredging the inner basin at last</h1>"
+    assert chosen(body, "Dredging the inner basin at last | Harbour Gazette") == "Dredging the inner basin at last"
+    body = "<h1>Blog: Dredging the inner basin at last</h1>"
+    assert chosen(body, "Dredging the inner basin at last | Harbour Gazette") == "Dredging the inner basin at last"
+    # a year that opens the headline is its own
+    body = "<h1>2025 harbour dues and mooring fees compared</h1>"
+    assert chosen(body, "Harbour dues and mooring fees compared | Harbour Gazette") == (
+        "2025 harbour dues and mooring fees compared"
+    )
+
+
+def test_the_comment_sections_heading_is_not_the_headline() -> None:
+    body = (
+        "<article><p>The story.</p></article><div id='comments' class='comments-area'>"
+        "<h2>15 Replies to \u201cDredging the inner basin at last\u201d</h2></div>"
+    )
+    assert chosen(body, "Dredging the inner basin at last | Harbour Gazette") == "Dredging the inner basin at last"
