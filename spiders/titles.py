@@ -6,6 +6,7 @@ import html
 import json
 import re
 from collections.abc import Iterable
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
@@ -34,6 +35,7 @@ GENERIC_SITE_WORDS = frozenset(
 # A part holding the site's name with this many more words is a headline that mentions the site, not its name.
 SITE_NAME_EXTRA_WORDS = 2
 HEADING_MAX_WORDS = 40
+BLOCK_TAGS = frozenset({"div", "p", "section", "header", "li", "ul", "ol", "table", "tr", "td"})
 # The JSON-LD headline, read straight from the script text: the article's own name for itself, often the h1's words
 # where og:title and <title> carry the SEO wording.
 JSON_LD_HEADLINE = re.compile(r'"headline"\s*:\s*"((?:[^"\\]|\\.){1,400})"')
@@ -160,15 +162,43 @@ def _in_chrome(heading: HtmlElement) -> bool:
     return False
 
 
-def _heading_texts(tree: HtmlElement, tag: str) -> list[str]:
-    texts = []
-    for heading in tree.iter(tag):
-        if _in_chrome(heading):
+class Heading(NamedTuple):
+    text: str
+    lines: list[str]  # as broken by <br> and block children: "Get the stack" over "Klatch Coffee"
+
+
+def _lines(element: HtmlElement, out: list[str]) -> None:
+    if isinstance(element.tag, str):
+        broken = element.tag == "br" or element.tag in BLOCK_TAGS
+        if broken:
+            out.append("\n")
+        out.append(element.text or "")
+        for child in element:
+            _lines(child, out)
+            out.append(child.tail or "")
+        if broken:
+            out.append("\n")
+
+
+def _headings(tree: HtmlElement, tag: str) -> list[Heading]:
+    found = []
+    for element in tree.iter(tag):
+        if _in_chrome(element):
             continue
-        text = " ".join(heading.text_content().split())
+        pieces: list[str] = [element.text or ""]
+        for child in element:
+            _lines(child, pieces)
+            pieces.append(child.tail or "")
+        lines = [" ".join(line.split()) for line in "".join(pieces).split("\n")]
+        lines = [line for line in lines if line]
+        text = " ".join(lines)
         if text and len(text.split()) <= HEADING_MAX_WORDS:
-            texts.append(text)
-    return texts
+            found.append(Heading(text, lines))
+    return found
+
+
+def _heading_texts(tree: HtmlElement, tag: str) -> list[str]:
+    return [heading.text for heading in _headings(tree, tag)]
 
 
 def _similarity(first: str, second: str) -> float:
@@ -214,26 +244,30 @@ def headline(tree: HtmlElement, page_titles: list[str], site_names: list[str], u
     """The headline: the page's main heading when it agrees with the titles it declares, else the cleaned title."""
     cleaned = [title for title in (clean_title(t, site_names, url) for t in page_titles if t) if title]
     cleaned = [title for title in cleaned if not is_site_title(title, site_names, url)] or cleaned
-    h1s = _distinct(heading for heading in _heading_texts(tree, "h1") if not is_site_title(heading, site_names, url))
-    headings = h1s or (_heading_texts(tree, "h2")[:3] if tree.find(".//h1") is None else [])
+    h1s = _distinct(heading for heading in _headings(tree, "h1") if not is_site_title(heading.text, site_names, url))
+    headings = h1s or (_headings(tree, "h2")[:3] if tree.find(".//h1") is None else [])
     declared = [title for title in page_titles if title] + cleaned
     best, best_score = None, 0.0
     for heading in headings:
-        if is_site_title(heading, site_names, url):
+        if is_site_title(heading.text, site_names, url):
             continue
-        score = _agreement(heading, declared)
+        score = _agreement(heading.text, declared)
         if score > best_score:
-            best, best_score = heading, score
+            best, best_score = heading.text, score
+        # a kicker or a subtitle on a line of its own: the line the titles declare is the headline
+        for line in heading.lines if len(heading.lines) > 1 else ():
+            if best_score < 1.0 and any(_declares(title, line) for title in declared):
+                best, best_score = line, 1.0
     if best is not None and best_score >= 0.6:
         return _without_glued_parts(best, cleaned) or _heading_headline(best, site_names, url)
     # one main heading that reads like a headline is the headline, even when the SEO title says otherwise
-    if len(h1s) == 1 and len(h1s[0].split()) >= HEADLINE_MIN_WORDS:
-        return _without_glued_parts(h1s[0], cleaned) or _heading_headline(h1s[0], site_names, url)
+    if len(h1s) == 1 and len(h1s[0].text.split()) >= HEADLINE_MIN_WORDS:
+        return _without_glued_parts(h1s[0].text, cleaned) or _heading_headline(h1s[0].text, site_names, url)
     if cleaned:
         return cleaned[0]
     # nothing declared to agree with: the first heading long enough to be a headline, not a score or a label
-    worded = [heading for heading in headings if len(heading.split()) >= HEADLINE_MIN_WORDS] or headings
-    return clean_title(worded[0], site_names, url) if worded else None
+    worded = [heading for heading in headings if len(heading.text.split()) >= HEADLINE_MIN_WORDS] or headings
+    return clean_title(worded[0].text, site_names, url) if worded else None
 
 
 def _without_glued_parts(heading: str, titles: list[str]) -> str | None:
@@ -257,12 +291,12 @@ def _without_glued_parts(heading: str, titles: list[str]) -> str | None:
     return None
 
 
-def _distinct(headings: Iterable[str]) -> list[str]:
+def _distinct(headings: Iterable[Heading]) -> list[Heading]:
     """Headings once each: pages repeat the headline for mobile and desktop, sometimes in another case."""
     seen: set[str] = set()
     kept = []
     for heading in headings:
-        key = _squashed(heading)
+        key = _squashed(heading.text)
         if key not in seen:
             seen.add(key)
             kept.append(heading)

@@ -134,3 +134,34 @@ def test_the_comment_sections_heading_is_not_the_headline() -> None:
         "<h2>15 Replies to \u201cDredging the inner basin at last\u201d</h2></div>"
     )
     assert chosen(body, "Dredging the inner basin at last | Harbour Gazette") == "Dredging the inner basin at last"
+
+
+def test_a_line_break_in_a_heading_is_a_space() -> None:
+    body = "<h1> DREDGING<br>THE INNER<br> <span>BASIN</span> </h1>"
+    assert chosen(body, "Dredging the inner basin | Harbour Gazette") == "DREDGING THE INNER BASIN"
+
+
+def test_a_kicker_on_its_own_line_is_not_part_of_the_headline() -> None:
+    body = "<h1><div>Read the harbour report</div><span>Dredging the inner basin</span></h1>"
+    assert chosen(body, "Dredging the inner basin | Harbour Gazette") == "Dredging the inner basin"
+
+
+def test_a_lone_json_ld_headline_comes_before_the_sharing_title() -> None:
+    ld = '{"@type": "BlogPosting", "headline": "Six ways the harbour dues are spent"}'
+    text = " ".join(["The dues pay for dredging, lights and the harbour master's launch."] * 20)
+    html = (
+        f'<html><head><meta property="og:title" content="Here is where your harbour dues go.">'
+        f'<script type="application/ld+json">{ld}</script></head><body><p>{text}</p></body></html>'
+    )
+    assert extract_page(html.encode(), URL).title == "Six ways the harbour dues are spent"
+
+
+def test_the_heading_with_its_label_does_not_stay_in_the_text() -> None:
+    text = " ".join(["The inner basin is dredged every winter, and this is how it is done."] * 20)
+    html = (
+        "<html><head><title>Dredging the inner basin at last | Harbour Gazette</title></head><body><article>"
+        f"<h1>Blog: Dredging the inner basin at last</h1><p>{text}</p></article></body></html>"
+    )
+    article = extract_page(html.encode(), URL)
+    assert article.title == "Dredging the inner basin at last"
+    assert article.text.startswith("The inner basin is dredged")
