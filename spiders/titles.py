@@ -92,6 +92,12 @@ def clean_title(title: str | None, site_names: list[str] | tuple[str, ...] = (),
             kept = parts[:1]
         while len(kept) > 1 and len(kept[-1].split()) <= SITE_PART_MAX_WORDS < len(" ".join(kept[:-1]).split()):
             kept = kept[:-1]  # "Headline | Section | Site": the short tails are section and site names
+        if (
+            len(kept) == 2
+            and PIPE_TAIL.search(title)
+            and len(kept[0].split()) <= SITE_PART_MAX_WORDS < len(kept[1].split())
+        ):
+            kept = kept[1:]  # "Site | Headline"
         title = _rejoin(title, parts, kept)
     match = SITE_COLON.match(title)
     if match and (names or host_words) and _is_site_part(match.group("site"), names, host_words):
@@ -192,7 +198,8 @@ def _headings(tree: HtmlElement, tag: str) -> list[Heading]:
         lines = [" ".join(line.split()) for line in "".join(pieces).split("\n")]
         lines = [line for line in lines if line]
         text = " ".join(lines)
-        if text and len(text.split()) <= HEADING_MAX_WORDS:
+        # a heading that ends in a colon leads into something else ("A message from our founder:")
+        if text and len(text.split()) <= HEADING_MAX_WORDS and not text.endswith(":"):
             found.append(Heading(text, lines))
     return found
 
@@ -242,6 +249,7 @@ def _heading_headline(heading: str, site_names: list[str], url: str | None) -> s
 
 def headline(tree: HtmlElement, page_titles: list[str], site_names: list[str], url: str | None) -> str | None:
     """The headline: the page's main heading when it agrees with the titles it declares, else the cleaned title."""
+    site_names = site_names + _names_beside_titles([title for title in page_titles if title])
     cleaned = [title for title in (clean_title(t, site_names, url) for t in page_titles if t) if title]
     cleaned = [title for title in cleaned if not is_site_title(title, site_names, url)] or cleaned
     h1s = _distinct(heading for heading in _headings(tree, "h1") if not is_site_title(heading.text, site_names, url))
@@ -268,6 +276,26 @@ def headline(tree: HtmlElement, page_titles: list[str], site_names: list[str], u
     # nothing declared to agree with: the first heading long enough to be a headline, not a score or a label
     worded = [heading for heading in headings if len(heading.text.split()) >= HEADLINE_MIN_WORDS] or headings
     return clean_title(worded[0].text, site_names, url) if worded else None
+
+
+def _names_beside_titles(titles: list[str]) -> list[str]:
+    """What one declared title adds to another beside a separator or colon: "Acme Blog: Headline" next to "Headline"."""
+    names: list[str] = []
+    for title in titles:
+        colon = SITE_COLON.match(title)
+        splits = [SEPARATOR.split(title)] + ([[colon.group("site"), colon.group("rest")]] if colon else [])
+        for other in titles:
+            other_words = _words(other)
+            if other_words == _words(title):
+                continue
+            for parts in splits:
+                if any(_words(part) == other_words for part in parts):
+                    names += [
+                        part
+                        for part in parts
+                        if _words(part) != other_words and len(part.split()) <= SITE_PART_MAX_WORDS
+                    ]
+    return names
 
 
 def _without_glued_parts(heading: str, titles: list[str]) -> str | None:

@@ -165,3 +165,23 @@ def test_the_heading_with_its_label_does_not_stay_in_the_text() -> None:
     article = extract_page(html.encode(), URL)
     assert article.title == "Dredging the inner basin at last"
     assert article.text.startswith("The inner basin is dredged")
+
+
+def test_what_one_declared_title_adds_to_another_is_the_site_name() -> None:
+    body = "<h1>Quayside Notes</h1><h1>Small is the new large</h1><h1>How to get started</h1>"
+    tree, declared = page(body, "Quayside Notes: Small boats on a small budget", "Small boats on a small budget")
+    assert headline(tree, declared, [], "https://blog.example.net/2025/small-boats.html") == (
+        "Small boats on a small budget"
+    )
+
+
+def test_a_heading_that_ends_in_a_colon_leads_into_something_else() -> None:
+    body = "<h1>A message from the harbour master:</h1>"
+    assert chosen(body, "Dredging the inner basin at last | Harbour Gazette") == "Dredging the inner basin at last"
+
+
+def test_a_short_name_before_a_pipe_is_cut_from_a_title() -> None:
+    assert (
+        clean_title("The Quay | Sailing lessons for adults at the harbour")
+        == "Sailing lessons for adults at the harbour"
+    )
