@@ -25,6 +25,8 @@ DATELINE_WORDS = frozenset(
     | {"december", "st", "nd", "rd", "th"}
 )
 LABEL_WORDS = frozenset({"blog", "news", "opinion", "analysis", "review", "podcast", "video", "update", "editorial"})
+# Control characters no text holds: the middle bytes of UTF-8 read as Latin-1.
+C1_CONTROLS = re.compile("[\u0080-\u009f]")
 PIPE_TAIL = re.compile(r"\s\|\s+[^|]+$")
 SITE_COLON = re.compile(r"^(?P<site>[^:]{2,60}):\s+(?P<rest>.+)$")
 # A trailing part this short is a site or section name ("... | Opinion", "... - Acme Trust"), not part of the headline.
@@ -249,10 +251,29 @@ def _heading_headline(heading: str, site_names: list[str], url: str | None) -> s
 
 def headline(tree: HtmlElement, page_titles: list[str], site_names: list[str], url: str | None) -> str | None:
     """The headline: the page's main heading when it agrees with the titles it declares, else the cleaned title."""
+    found = _headline(tree, page_titles, site_names, url)
+    return _undouble_encoded(found) if found else found
+
+
+def _undouble_encoded(text: str) -> str:
+    """Text a CMS stored as UTF-8 read as Latin-1 ("Investor\u00e2\u0080\u0099s"), read again as UTF-8."""
+    if not C1_CONTROLS.search(text):
+        return text
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return text
+
+
+def _headline(tree: HtmlElement, page_titles: list[str], site_names: list[str], url: str | None) -> str | None:
     site_names = site_names + _names_beside_titles([title for title in page_titles if title])
     cleaned = [title for title in (clean_title(t, site_names, url) for t in page_titles if t) if title]
     cleaned = [title for title in cleaned if not is_site_title(title, site_names, url)] or cleaned
-    h1s = _distinct(heading for heading in _headings(tree, "h1") if not is_site_title(heading.text, site_names, url))
+    all_h1s = _headings(tree, "h1")
+    h1s = _distinct(heading for heading in all_h1s if not is_site_title(heading.text, site_names, url))
+    # the site's name as its own heading, opening a title with no separator: "davidbau.com Vibe Coding"
+    for name in {heading.text for heading in all_h1s} - {heading.text for heading in h1s}:
+        cleaned = [_without_prefix(title, name) for title in cleaned]
     headings = h1s or (_headings(tree, "h2")[:3] if tree.find(".//h1") is None else [])
     declared = [title for title in page_titles if title] + cleaned
     best, best_score = None, 0.0
@@ -276,6 +297,12 @@ def headline(tree: HtmlElement, page_titles: list[str], site_names: list[str], u
     # nothing declared to agree with: the first heading long enough to be a headline, not a score or a label
     worded = [heading for heading in headings if len(heading.text.split()) >= HEADLINE_MIN_WORDS] or headings
     return clean_title(worded[0].text, site_names, url) if worded else None
+
+
+def _without_prefix(title: str, prefix: str) -> str:
+    if len(title) > len(prefix) + 1 and title.lower().startswith(prefix.lower() + " "):
+        return title[len(prefix) :].lstrip(" :|-\u2013\u2014")
+    return title
 
 
 def _names_beside_titles(titles: list[str]) -> list[str]:

@@ -185,3 +185,14 @@ def test_a_short_name_before_a_pipe_is_cut_from_a_title() -> None:
         clean_title("The Quay | Sailing lessons for adults at the harbour")
         == "Sailing lessons for adults at the harbour"
     )
+
+
+def test_a_double_encoded_headline_is_repaired() -> None:
+    garbled = "The harbour master\u2019s winter".encode().decode("latin-1")
+    assert chosen(f"<h1>{garbled} report</h1>") == "The harbour master\u2019s winter report"
+
+
+def test_the_sites_name_heading_opening_the_title_is_cut() -> None:
+    body = "<h1>quaysidenotes.net</h1><p>Small boats on a small budget.</p>"
+    tree, declared = page(body, "quaysidenotes.net Small boats on a small budget")
+    assert headline(tree, declared, [], "https://quaysidenotes.net/small-boats") == "Small boats on a small budget"
