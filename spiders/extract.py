@@ -26,7 +26,7 @@ from signpost.store.records import ExtractedArticle, Skipped
 LOGGER = logging.getLogger(__name__)
 
 # Stored with each article so that pages can be re-extracted when either part changes.
-EXTRACTOR_VERSION = f"trafilatura-{trafilatura.__version__}+signpost-3"
+EXTRACTOR_VERSION = f"trafilatura-{trafilatura.__version__}+signpost-4"
 
 # A repeated line this long is a duplicated block (a pull quote, a sticky teaser), not a refrain.
 DUPLICATE_LINE_MIN_WORDS = 8
