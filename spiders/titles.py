@@ -18,12 +18,12 @@ SEPARATOR = re.compile(r"\s+(?:[|\u2013\u2014\u2022\u00b7\u00bb\u203a~/]|-{1,2}|
 COMMENTS = re.compile(r"\bcomments?(?:-area|-list)?\b|\brespond\b", re.I)
 # What a heading may carry glued to the headline its titles declare: a byline or dateline after it, a date or a
 # section label before it ("Posted on July 1, 2024 by Jo", "Dec 18 2025", "Blog:").
-DATELINE_WORDS = frozenset(
-    {"posted", "published", "updated", "by", "on", "written", "last", "am", "pm"}
-    | {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
-    | {"january", "february", "march", "april", "june", "july", "august", "september", "october", "november"}
-    | {"december", "st", "nd", "rd", "th"}
+MONTH_WORDS = frozenset(
+    {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "january"}
+    | {"february", "march", "april", "june", "july", "august", "september", "october", "november", "december"}
 )
+BYLINE_OPENERS = frozenset({"posted", "published", "updated", "written", "last"})
+DATELINE_WORDS = MONTH_WORDS | BYLINE_OPENERS | {"by", "on", "am", "pm", "st", "nd", "rd", "th"}
 LABEL_WORDS = frozenset({"blog", "news", "opinion", "analysis", "review", "podcast", "video", "update", "editorial"})
 # Control characters no text holds: the middle bytes of UTF-8 read as Latin-1.
 C1_CONTROLS = re.compile("[\u0080-\u009f]")
@@ -176,6 +176,7 @@ class Heading(NamedTuple):
 
 
 def _lines(element: HtmlElement, out: list[str]) -> None:
+    """An element's text into out, a line break before and after a <br> or a block element."""
     if isinstance(element.tag, str):
         broken = element.tag == "br" or element.tag in BLOCK_TAGS
         if broken:
@@ -204,10 +205,6 @@ def _headings(tree: HtmlElement, tag: str) -> list[Heading]:
         if text and len(text.split()) <= HEADING_MAX_WORDS and not text.endswith(":"):
             found.append(Heading(text, lines))
     return found
-
-
-def _heading_texts(tree: HtmlElement, tag: str) -> list[str]:
-    return [heading.text for heading in _headings(tree, tag)]
 
 
 def _similarity(first: str, second: str) -> float:
@@ -334,7 +331,8 @@ def _without_glued_parts(heading: str, titles: list[str]) -> str | None:
             continue
         if heading_words[: len(words)] == words:
             extra = heading_words[len(words) :]
-            if extra[0] in DATELINE_WORDS:
+            # "on" and "by" go on many a headline; a byline or dateline after them has a date in it
+            if extra[0] in BYLINE_OPENERS or (extra[0] in ("by", "on") and any(word.isdigit() for word in extra)):
                 return title
         elif heading_words[-len(words) :] == words:
             extra = heading_words[: -len(words)]

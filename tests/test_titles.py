@@ -196,3 +196,8 @@ def test_the_sites_name_heading_opening_the_title_is_cut() -> None:
     body = "<h1>quaysidenotes.net</h1><p>Small boats on a small budget.</p>"
     tree, declared = page(body, "quaysidenotes.net Small boats on a small budget")
     assert headline(tree, declared, [], "https://quaysidenotes.net/small-boats") == "Small boats on a small budget"
+
+
+def test_a_headline_that_goes_on_with_on_or_by_keeps_its_words() -> None:
+    body = "<h1>Notes on the harbour by night</h1>"
+    assert chosen(body, "Notes | Harbour Gazette") == "Notes on the harbour by night"
