@@ -19,14 +19,14 @@ from trafilatura.xpaths import AUTHOR_XPATHS
 
 from signpost.spiders.published import page_date, parse_moment, reconcile_dates
 from signpost.spiders.text_choice import feed_text, main_text
-from signpost.spiders.titles import clean_author, headline
+from signpost.spiders.titles import clean_author, headline, json_ld_headlines
 from signpost.spiders.urls import canonicalize_url
 from signpost.store.records import ExtractedArticle, Skipped
 
 LOGGER = logging.getLogger(__name__)
 
 # Stored with each article so that pages can be re-extracted when either part changes.
-EXTRACTOR_VERSION = f"trafilatura-{trafilatura.__version__}+signpost-3"
+EXTRACTOR_VERSION = f"trafilatura-{trafilatura.__version__}+signpost-4"
 
 # A repeated line this long is a duplicated block (a pull quote, a sticky teaser), not a refrain.
 DUPLICATE_LINE_MIN_WORDS = 8
@@ -113,7 +113,7 @@ LEADING_META_MAX_WORDS = 10
 def clean_text(text: str, title: str | None) -> str:
     """Drop the title repeated as the first line, a leading byline, furniture lines and duplicated blocks."""
     lines = [line for line in text.split("\n") if line.strip()]
-    if lines and title and _same_words(lines[0], title):
+    if lines and title and _is_title_line(lines[0], title):
         lines = lines[1:]
     while len(lines) > 1 and _is_leading_meta(lines[0]):
         lines = lines[1:]
@@ -166,6 +166,17 @@ def _is_leading_meta(line: str) -> bool:
 
 def _same_words(first: str, second: str) -> bool:
     return WORDS.findall(first.lower()) == WORDS.findall(second.lower())
+
+
+# The heading a headline came from may carry a label, a date or a byline too ("Blog: ...", "... Posted on ... by Jo").
+TITLE_LINE_EXTRA_WORDS = 8
+
+
+def _is_title_line(line: str, title: str) -> bool:
+    line_words, title_words = WORDS.findall(line.lower()), WORDS.findall(title.lower())
+    if not title_words or len(line_words) > len(title_words) + TITLE_LINE_EXTRA_WORDS:
+        return False
+    return line_words[: len(title_words)] == title_words or line_words[-len(title_words) :] == title_words
 
 
 def page_metadata(tree: HtmlElement, url: str) -> Document:
@@ -379,7 +390,15 @@ def _article_from_tree(
         return Skipped("error page")
     site_names = [name for name in (metadata.sitename,) if name]
     title_element = tree.find(".//head/title")
-    declared = [metadata.title, title_element.text_content() if title_element is not None else None, entry.get("title")]
+    # a lone JSON-LD headline is the article's own, ahead of the SEO and sharing titles; several are a listing's
+    structured = json_ld_headlines(tree)
+    declared = [
+        *(structured if len(structured) == 1 else []),
+        metadata.title,
+        title_element.text_content() if title_element is not None else None,
+        entry.get("title"),
+        *(structured if len(structured) > 1 else []),
+    ]
     title = headline(tree, [t for t in declared if t], site_names, url) or extract_title(tree) or None
     raw_text = main_text(tree, url, feed_text(entry))
     text = clean_text(raw_text, title)

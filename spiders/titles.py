@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
+from collections.abc import Iterable
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
@@ -10,15 +14,34 @@ from lxml.html import HtmlElement
 WORDS = re.compile(r"\w+")
 # Separators between a headline and a site or section name; only when spaced, so "Covid-19" and "A|B" stay whole.
 SEPARATOR = re.compile(r"\s+(?:[|\u2013\u2014\u2022\u00b7\u00bb\u203a~/]|-{1,2}|::)\s+")
+# The comment section's own headings ("15 Replies to ...") quote the headline.
+COMMENTS = re.compile(r"\bcomments?(?:-area|-list)?\b|\brespond\b", re.I)
+# What a heading may carry glued to the headline its titles declare: a byline or dateline after it, a date or a
+# section label before it ("Posted on July 1, 2024 by Jo", "Dec 18 2025", "Blog:").
+MONTH_WORDS = frozenset(
+    {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "january"}
+    | {"february", "march", "april", "june", "july", "august", "september", "october", "november", "december"}
+)
+BYLINE_OPENERS = frozenset({"posted", "published", "updated", "written", "last"})
+DATELINE_WORDS = MONTH_WORDS | BYLINE_OPENERS | {"by", "on", "am", "pm", "st", "nd", "rd", "th"}
+LABEL_WORDS = frozenset({"blog", "news", "opinion", "analysis", "review", "podcast", "video", "update", "editorial"})
+# Control characters no text holds: the middle bytes of UTF-8 read as Latin-1.
+C1_CONTROLS = re.compile("[\u0080-\u009f]")
+PIPE_TAIL = re.compile(r"\s\|\s+[^|]+$")
 SITE_COLON = re.compile(r"^(?P<site>[^:]{2,60}):\s+(?P<rest>.+)$")
 # A trailing part this short is a site or section name ("... | Opinion", "... - Acme Trust"), not part of the headline.
 SITE_PART_MAX_WORDS = 4
-GENERIC_SITE_WORDS = frozenset({"blog", "news", "home", "magazine", "online", "official", "site", "website"})
-HEADING_MAX_WORDS = 40
-HEADLINE_MIN_WORDS = 3
-CHROME_ANCESTORS = re.compile(
-    r"\b(nav|menu|header|footer|sidebar|breadcrumb|masthead|site-title|logo|widget|modal)", re.I
+GENERIC_SITE_WORDS = frozenset(
+    {"blog", "news", "home", "magazine", "online", "official", "site", "website", "com", "org", "net", "io", "ai"}
 )
+# A part holding the site's name with this many more words is a headline that mentions the site, not its name.
+SITE_NAME_EXTRA_WORDS = 2
+HEADING_MAX_WORDS = 40
+BLOCK_TAGS = frozenset({"div", "p", "section", "header", "li", "ul", "ol", "table", "tr", "td"})
+# The JSON-LD headline, read straight from the script text: the article's own name for itself, often the h1's words
+# where og:title and <title> carry the SEO wording.
+JSON_LD_HEADLINE = re.compile(r'"headline"\s*:\s*"((?:[^"\\]|\\.){1,400})"')
+HEADLINE_MIN_WORDS = 3
 
 
 def _words(text: str | None) -> list[str]:
@@ -34,9 +57,14 @@ def _is_site_part(part: str, site_names: list[str], host_words: set[str]) -> boo
     squashed = _squashed(part)
     if not squashed:
         return True
+    part_words = len(_words(part))
     for name in site_names:
         name_squashed = _squashed(name)
-        if name_squashed and (squashed == name_squashed or squashed in name_squashed or name_squashed in squashed):
+        if not name_squashed:
+            continue
+        # "Docker Inc" names the site Docker, "Docker Hardened Images: Security Validated" only mentions it
+        holds_name = name_squashed in squashed and part_words <= len(_words(name)) + SITE_NAME_EXTRA_WORDS
+        if squashed == name_squashed or squashed in name_squashed or holds_name:
             return True
     words = set(_words(part)) - GENERIC_SITE_WORDS
     if host_words and squashed in host_words:
@@ -64,10 +92,14 @@ def clean_title(title: str | None, site_names: list[str] | tuple[str, ...] = (),
         kept = _headline_run([part for part in parts if not _is_site_part(part, names, host_words)], parts)
         if not kept:
             kept = parts[:1]
-        elif len(kept) == len(parts) and len(parts[-1].split()) <= SITE_PART_MAX_WORDS < len(
-            " ".join(parts[:-1]).split()
+        while len(kept) > 1 and len(kept[-1].split()) <= SITE_PART_MAX_WORDS < len(" ".join(kept[:-1]).split()):
+            kept = kept[:-1]  # "Headline | Section | Site": the short tails are section and site names
+        if (
+            len(kept) == 2
+            and PIPE_TAIL.search(title)
+            and len(kept[0].split()) <= SITE_PART_MAX_WORDS < len(kept[1].split())
         ):
-            kept = parts[:-1]  # "Headline | Short Name": the short tail is a site or section name
+            kept = kept[1:]  # "Site | Headline"
         title = _rejoin(title, parts, kept)
     match = SITE_COLON.match(title)
     if match and (names or host_words) and _is_site_part(match.group("site"), names, host_words):
@@ -102,20 +134,77 @@ def is_site_title(title: str | None, site_names: list[str] | tuple[str, ...] = (
     return bool(title) and _is_site_part(title, [name for name in site_names if name], _host_words(url))
 
 
-def _heading_texts(tree: HtmlElement, tag: str) -> list[str]:
-    texts = []
-    for heading in tree.iter(tag):
-        if any(
-            ancestor.tag in ("nav", "header", "footer", "aside")
-            or CHROME_ANCESTORS.search(f"{ancestor.get('class', '')} {ancestor.get('id', '')}")
-            for ancestor in heading.iterancestors()
-            if ancestor.tag not in ("body", "html")
+def json_ld_headlines(tree: HtmlElement) -> list[str]:
+    """The headline properties of the page's JSON-LD blocks, decoded, once each."""
+    found: list[str] = []
+    for script in tree.iterfind(".//script[@type='application/ld+json']"):
+        for match in JSON_LD_HEADLINE.finditer(script.text or ""):
+            try:
+                text = json.loads(f'"{match.group(1)}"')
+            except ValueError:
+                continue
+            text = " ".join(html.unescape(text).split())
+            if text and text not in found:
+                found.append(text)
+    return found
+
+
+def _in_chrome(heading: HtmlElement) -> bool:
+    """Whether a heading sits in the site's navigation, header, footer or sidebar rather than in the article.
+
+    Tags, not class names: "entry-header", "hero-header" or "content-sidebar-wrap" hold the article as often as not.
+    """
+    in_header = False
+    for ancestor in heading.iterancestors():
+        tag = ancestor.tag
+        # inside the article or main element the heading is the content's, whatever wraps them (even a nav, in
+        # pages whose unclosed tags put everything inside the menu)
+        if tag in ("article", "main", "body"):
+            return tag == "body" and in_header
+        if tag in ("nav", "footer", "aside") or COMMENTS.search(
+            f"{ancestor.get('class', '')} {ancestor.get('id', '')}"
         ):
+            return True
+        # a <header> is the site's when it holds the menu; a bare one above the text is the article's
+        in_header = in_header or (tag == "header" and ancestor.find(".//nav") is not None)
+    return False
+
+
+class Heading(NamedTuple):
+    text: str
+    lines: list[str]  # as broken by <br> and block children: "Get the stack" over "Klatch Coffee"
+
+
+def _lines(element: HtmlElement, out: list[str]) -> None:
+    """An element's text into out, a line break before and after a <br> or a block element."""
+    if isinstance(element.tag, str):
+        broken = element.tag == "br" or element.tag in BLOCK_TAGS
+        if broken:
+            out.append("\n")
+        out.append(element.text or "")
+        for child in element:
+            _lines(child, out)
+            out.append(child.tail or "")
+        if broken:
+            out.append("\n")
+
+
+def _headings(tree: HtmlElement, tag: str) -> list[Heading]:
+    found = []
+    for element in tree.iter(tag):
+        if _in_chrome(element):
             continue
-        text = " ".join(heading.text_content().split())
-        if text and len(text.split()) <= HEADING_MAX_WORDS:
-            texts.append(text)
-    return texts
+        pieces: list[str] = [element.text or ""]
+        for child in element:
+            _lines(child, pieces)
+            pieces.append(child.tail or "")
+        lines = [" ".join(line.split()) for line in "".join(pieces).split("\n")]
+        lines = [line for line in lines if line]
+        text = " ".join(lines)
+        # a heading that ends in a colon leads into something else ("A message from our founder:")
+        if text and len(text.split()) <= HEADING_MAX_WORDS and not text.endswith(":"):
+            found.append(Heading(text, lines))
+    return found
 
 
 def _similarity(first: str, second: str) -> float:
@@ -127,27 +216,144 @@ def _similarity(first: str, second: str) -> float:
     return shared / max(len(a), len(b))
 
 
+def _declares(title: str, heading: str) -> bool:
+    """Whether a declared title starts with the heading or holds it as one part: "Book Reviews | The Centre"."""
+    heading_words = _words(heading)
+    if not heading_words:
+        return False
+    if _words(title)[: len(heading_words)] == heading_words:
+        return True
+    return any(_words(part) == heading_words for part in SEPARATOR.split(title))
+
+
+def _agreement(heading: str, titles: list[str]) -> float:
+    return max((1.0 if _declares(title, heading) else _similarity(heading, title) for title in titles), default=0.0)
+
+
+def _heading_headline(heading: str, site_names: list[str], url: str | None) -> str:
+    """A heading without a part naming the site; unlike a <title>, a visible heading's short last part is its own.
+
+    Unless the part stands after a pipe: a pipe in a visible heading is a <title> template's, and so is what follows.
+    """
+    parts = SEPARATOR.split(heading)
+    if len(parts) < 2:
+        return heading
+    names = [name for name in site_names if name]
+    host_words = _host_words(url)
+    kept = [part for part in parts if not (_squashed(part) in host_words or _is_site_part(part, names, set()))]
+    while len(kept) > 1 and PIPE_TAIL.search(heading) and len(kept[-1].split()) <= SITE_PART_MAX_WORDS:
+        kept = kept[:-1]  # "Headline | Section | Site"
+    return _rejoin(heading, parts, kept) if kept else heading
+
+
 def headline(tree: HtmlElement, page_titles: list[str], site_names: list[str], url: str | None) -> str | None:
     """The headline: the page's main heading when it agrees with the titles it declares, else the cleaned title."""
+    found = _headline(tree, page_titles, site_names, url)
+    return _undouble_encoded(found) if found else found
+
+
+def _undouble_encoded(text: str) -> str:
+    """Text a CMS stored as UTF-8 read as Latin-1 ("Investor\u00e2\u0080\u0099s"), read again as UTF-8."""
+    if not C1_CONTROLS.search(text):
+        return text
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return text
+
+
+def _headline(tree: HtmlElement, page_titles: list[str], site_names: list[str], url: str | None) -> str | None:
+    site_names = site_names + _names_beside_titles([title for title in page_titles if title])
     cleaned = [title for title in (clean_title(t, site_names, url) for t in page_titles if t) if title]
     cleaned = [title for title in cleaned if not is_site_title(title, site_names, url)] or cleaned
-    headings = _heading_texts(tree, "h1") or (_heading_texts(tree, "h2")[:3] if tree.find(".//h1") is None else [])
+    all_h1s = _headings(tree, "h1")
+    h1s = _distinct(heading for heading in all_h1s if not is_site_title(heading.text, site_names, url))
+    # the site's name as its own heading, opening a title with no separator: "davidbau.com Vibe Coding"
+    for name in {heading.text for heading in all_h1s} - {heading.text for heading in h1s}:
+        cleaned = [_without_prefix(title, name) for title in cleaned]
+    headings = h1s or (_headings(tree, "h2")[:3] if tree.find(".//h1") is None else [])
+    declared = [title for title in page_titles if title] + cleaned
     best, best_score = None, 0.0
     for heading in headings:
-        if is_site_title(heading, site_names, url):
+        if is_site_title(heading.text, site_names, url):
             continue
-        score = max((_similarity(heading, title) for title in cleaned), default=0.0)
+        score = _agreement(heading.text, declared)
         if score > best_score:
-            best, best_score = heading, score
+            best, best_score = heading.text, score
+        # a kicker or a subtitle on a line of its own: the line the titles declare is the headline
+        for line in heading.lines if len(heading.lines) > 1 else ():
+            if best_score < 1.0 and any(_declares(title, line) for title in declared):
+                best, best_score = line, 1.0
     if best is not None and best_score >= 0.6:
-        return clean_title(best, site_names, url)
+        return _without_glued_parts(best, cleaned) or _heading_headline(best, site_names, url)
     # one main heading that reads like a headline is the headline, even when the SEO title says otherwise
-    h1s = [heading for heading in _heading_texts(tree, "h1") if not is_site_title(heading, site_names, url)]
-    if len(h1s) == 1 and len(h1s[0].split()) >= HEADLINE_MIN_WORDS:
-        return clean_title(h1s[0], site_names, url)
+    if len(h1s) == 1 and len(h1s[0].text.split()) >= HEADLINE_MIN_WORDS:
+        return _without_glued_parts(h1s[0].text, cleaned) or _heading_headline(h1s[0].text, site_names, url)
     if cleaned:
         return cleaned[0]
-    return clean_title(headings[0], site_names, url) if headings else None
+    # nothing declared to agree with: the first heading long enough to be a headline, not a score or a label
+    worded = [heading for heading in headings if len(heading.text.split()) >= HEADLINE_MIN_WORDS] or headings
+    return clean_title(worded[0].text, site_names, url) if worded else None
+
+
+def _without_prefix(title: str, prefix: str) -> str:
+    if len(title) > len(prefix) + 1 and title.lower().startswith(prefix.lower() + " "):
+        return title[len(prefix) :].lstrip(" :|-\u2013\u2014")
+    return title
+
+
+def _names_beside_titles(titles: list[str]) -> list[str]:
+    """What one declared title adds to another beside a separator or colon: "Acme Blog: Headline" next to "Headline"."""
+    names: list[str] = []
+    for title in titles:
+        colon = SITE_COLON.match(title)
+        splits = [SEPARATOR.split(title)] + ([[colon.group("site"), colon.group("rest")]] if colon else [])
+        for other in titles:
+            other_words = _words(other)
+            if other_words == _words(title):
+                continue
+            for parts in splits:
+                if any(_words(part) == other_words for part in parts):
+                    names += [
+                        part
+                        for part in parts
+                        if _words(part) != other_words and len(part.split()) <= SITE_PART_MAX_WORDS
+                    ]
+    return names
+
+
+def _without_glued_parts(heading: str, titles: list[str]) -> str | None:
+    """The declared title a heading holds with a byline, a date or a section label glued on, if it is one."""
+    heading_words = _words(heading)
+    for title in titles:
+        words = _words(title)
+        if not words or len(words) >= len(heading_words):
+            continue
+        if heading_words[: len(words)] == words:
+            extra = heading_words[len(words) :]
+            # "on" and "by" go on many a headline; a byline or dateline after them has a date in it
+            if extra[0] in BYLINE_OPENERS or (extra[0] in ("by", "on") and any(word.isdigit() for word in extra)):
+                return title
+        elif heading_words[-len(words) :] == words:
+            extra = heading_words[: -len(words)]
+            dateline = all(word in DATELINE_WORDS or word.isdigit() for word in extra) and not all(
+                word.isdigit() for word in extra
+            )
+            if dateline or (len(extra) == 1 and extra[0] in LABEL_WORDS):
+                return title
+    return None
+
+
+def _distinct(headings: Iterable[Heading]) -> list[Heading]:
+    """Headings once each: pages repeat the headline for mobile and desktop, sometimes in another case."""
+    seen: set[str] = set()
+    kept = []
+    for heading in headings:
+        key = _squashed(heading.text)
+        if key not in seen:
+            seen.add(key)
+            kept.append(heading)
+    return kept
 
 
 BYLINE_PREFIX = re.compile(r"^\s*(?:(?:written|posted|submitted|authored|words|reviewed)\s+by|by|author)\b[:\s]*", re.I)
