@@ -17,6 +17,7 @@ from trafilatura.settings import Document
 from trafilatura.utils import load_html
 from trafilatura.xpaths import AUTHOR_XPATHS
 
+from signpost.spiders.authors import choose_author, printed_byline
 from signpost.spiders.published import page_date, parse_moment, reconcile_dates
 from signpost.spiders.text_choice import feed_text, main_text
 from signpost.spiders.titles import clean_author, headline, json_ld_headlines
@@ -159,6 +160,10 @@ def _outside_comments(tree: HtmlElement, name: str) -> bool:
     return False
 
 
+def _outside_comments_name(element: HtmlElement) -> str | None:
+    return None if _in_comments(element) else name_in_byline(element)
+
+
 def _is_leading_meta(line: str) -> bool:
     stripped = line.strip()
     return len(stripped.split()) <= LEADING_META_MAX_WORDS and bool(LEADING_META_LINE.match(stripped))
@@ -182,20 +187,30 @@ def _is_title_line(line: str, title: str) -> bool:
 def page_metadata(tree: HtmlElement, url: str) -> Document:
     """Title, author, site name and image from meta tags and JSON-LD, without trafilatura's slow searches."""
     metadata = examine_meta(tree)
+    if metadata.author and " " not in metadata.author.strip():
+        # a single token in a meta tag is usually a handle or a site name; dropped before JSON-LD adds its names,
+        # so that a page declaring "RenoFi" in a meta tag and "Richard Garner" in JSON-LD is Richard Garner's
+        metadata.author = None
     try:
         metadata = extract_meta_json(tree, metadata)
     except Exception as error:  # JSON-LD in the wild breaks trafilatura's parser in many ways
         LOGGER.debug("JSON-LD metadata failed on %s: %s", url, error)
-    if metadata.author and " " not in metadata.author.strip():
-        metadata.author = None  # a single token is usually a handle or a site name
     metadata.clean_and_trim()
     return metadata
 
 
 BYLINE_CLASSES = re.compile(r"author|byline|field--name-uid|username|writer", re.IGNORECASE)
-BYLINE_PREFIX = re.compile(r"^\s*(?:written\s+by|posted\s+by|submitted\s+by|words\s+by|by)[:\s]+", re.IGNORECASE)
-BYLINE_END = re.compile(r"\s+(?:on|at|in|\|)\s.*$|\s*[|\u00b7,\u2013\u2014].*$|\s+\d.*$")
+BYLINE_PREFIX = re.compile(
+    r"^\s*(?:(?:written|posted|submitted|words|authored)\s+by|by)(?:[:\s\u00b7]+|$)", re.IGNORECASE
+)
+MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
+BYLINE_END = re.compile(rf"\s+(?:on|at|in|\|)\s.*$|\s*[|\u00b7\u2022,\u2013\u2014].*$|\s+{MONTH}\s+\d.*$|\s+\d.*$")
 NAME = re.compile(r"^[A-Z][\w'\u2019.-]+(?:\s+(?:[A-Z][\w'\u2019.-]+|de|van|von|da|le|la)){1,3}$")
+# Words of a byline's furniture that a class search picks up instead of the name ("Updated November", "Full Bio").
+NOT_NAME_WORDS = frozenset(
+    {"updated", "published", "posted", "written", "read", "view", "about", "full", "bio", "author", "profile"}
+    | {"more", "follow", "share", "by"}
+)
 COMMENT_CONTAINERS = re.compile(r"comment|reply|respond|discussion", re.IGNORECASE)
 
 
@@ -213,13 +228,25 @@ def byline_author(tree: HtmlElement) -> str | None:
             f"{element.get('class', '')} {element.get('rel', '')} {element.get('itemprop', '')}"
         ):
             continue
-        if any(COMMENT_CONTAINERS.search(f"{a.get('class', '')} {a.get('id', '')}") for a in element.iterancestors()):
+        if _in_comments(element):
             continue
-        text = " ".join(element.text_content().split())
-        name = BYLINE_END.sub("", BYLINE_PREFIX.sub("", text)).strip()
-        if NAME.match(name):
+        if name := name_in_byline(element):
             return name
     return None
+
+
+def name_in_byline(element: HtmlElement) -> str | None:
+    """The name a byline element prints, without "By" and what follows it (a date, a title, the site)."""
+    # pieces of markup end the name: "<b>Mateusz Haberny</b><i>Founder</i>" prints no space between them
+    text = " \u00b7 ".join(" ".join(piece.split()) for piece in element.itertext() if piece.strip())
+    name = BYLINE_END.sub("", BYLINE_PREFIX.sub("", text)).strip()
+    if not NAME.match(name) or NOT_NAME_WORDS & set(name.lower().split()):
+        return None
+    return name
+
+
+def _in_comments(element: HtmlElement) -> bool:
+    return any(COMMENT_CONTAINERS.search(f"{a.get('class', '')} {a.get('id', '')}") for a in element.iterancestors())
 
 
 def canonical_url(tree: HtmlElement, url: str, metadata_url: str | None) -> str:
@@ -411,18 +438,24 @@ def _article_from_tree(
     stated, where = page_date(tree, url, first_seen, title)
     via = entry.get("via") or "feed"
     date = reconcile_dates(stated, where, parse_moment(entry.get("published")), via, first_seen)
-    author = metadata.author or byline_author(tree) or leading_byline(raw_text, title) or entry.get("author")
+    printed = byline_author(tree) or leading_byline(raw_text, title)
+    author = choose_author(metadata.author, printed, site_names, url) or clean_author(
+        entry.get("author"), site_names, url
+    )
+    if not author:
+        author = clean_author(printed_byline(tree, _outside_comments_name), site_names, url)
     if not author:
         # trafilatura's byline expressions, only where the cheap ways found nobody; trafilatura prunes a copy of the
         # whole tree first, checking that the name is not a commenter's costs far less
         found = extract_metainfo(tree, AUTHOR_XPATHS, len_limit=120)
         found = normalize_authors(None, found) if found else None
-        author = found if found and _outside_comments(tree, found.split(";")[0].strip()) else None
+        found = found if found and _outside_comments(tree, found.split(";")[0].strip()) else None
+        author = clean_author(found, site_names, url)
     return ExtractedArticle(
         canonical_url=canonical_url(tree, url, metadata.url),
         text=text,
         title=title,
-        author=clean_author(author, site_names, url),
+        author=author,
         published_at=date.published_at,
         site_name=metadata.sitename or None,
         language=page_language(tree),

@@ -376,12 +376,10 @@ def _one_author(name: str) -> str | None:
     return name or None
 
 
-def clean_author(
-    author: str | None, site_names: list[str] | tuple[str, ...] = (), url: str | None = None
-) -> str | None:
-    """Author names without "By", job titles or the site's own name: "By Jo Bloggs, Senior Editor" -> "Jo Bloggs"."""
+def author_names(author: str | None, site_names: list[str] | tuple[str, ...] = (), url: str | None = None) -> list[str]:
+    """The names in an author string, without "By", job titles or the site's own name after the first name."""
     if not author:
-        return None
+        return []
     names: list[str] = []
     for part in AUTHOR_SEPARATORS.split(author.strip()):
         name = _one_author(part)
@@ -390,15 +388,31 @@ def clean_author(
         if names and CREDENTIAL.match(name):
             names[-1] += f", {name}"  # "Dylan Bailey, MS, RD": letters after a name are part of it
             continue
-        if names and _is_site_part(name, [n for n in site_names if n], _host_words(url)):
+        if names and is_site_name(name, site_names, url):
             continue
         words = set(_words(name))
         if any(words <= set(_words(other)) or set(_words(other)) <= words for other in names):
             continue
         names.append(name)
+    return names
+
+
+def is_site_name(name: str, site_names: list[str] | tuple[str, ...] = (), url: str | None = None) -> bool:
+    """Whether a declared author is only the site's own name or domain ("USA TODAY", "Clemson News")."""
+    return _is_site_part(name, [n for n in site_names if n], _host_words(url))
+
+
+def join_names(names: list[str]) -> str | None:
     if not names:
         return None
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def clean_author(
+    author: str | None, site_names: list[str] | tuple[str, ...] = (), url: str | None = None
+) -> str | None:
+    """Author names without "By", job titles or the site's own name: "By Jo Bloggs, Senior Editor" -> "Jo Bloggs"."""
+    return join_names(author_names(author, site_names, url))
 
 
 # Words of a feed or page title that name a section, not a site: "Latest news", "Blog", "All posts".
