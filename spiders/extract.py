@@ -290,9 +290,9 @@ def is_listing(tree: HtmlElement, text: str) -> bool:
     body = tree.find("body")
     if body is None:
         return False
-    # paragraphs far longer than any teaser, holding much of the text, make an article: no need to read the links
+    # paragraphs longer than any teaser, holding much of the text, make an article: no need to read the links
     line_words = [len(line.split()) for line in text.split("\n")]
-    long_words = sum(count for count in line_words if count > 2 * LISTING_MAX_ITEM_WORDS)
+    long_words = sum(count for count in line_words if count > LISTING_MAX_ITEM_WORDS)
     if long_words > (1 - LISTING_TEXT_COVERAGE) * sum(line_words):
         return False
     items = _item_links(body)
