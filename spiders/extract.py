@@ -435,9 +435,10 @@ def _article_from_tree(
         return Skipped(f"too short ({len(text)} chars)")
     if is_listing(tree, text):
         return Skipped("looks like a listing page")
-    stated, where = page_date(tree, url, first_seen, title)
     via = entry.get("via") or "feed"
-    date = reconcile_dates(stated, where, parse_moment(entry.get("published")), via, first_seen)
+    listed = parse_moment(entry.get("published"))
+    stated, where = page_date(tree, url, first_seen, title, listed=(f"the {via}'s date", listed) if listed else None)
+    date = reconcile_dates(stated, where, listed, via, first_seen)
     printed = byline_author(tree) or leading_byline(raw_text, title)
     author = choose_author(metadata.author, printed, site_names, url) or clean_author(
         entry.get("author"), site_names, url

@@ -185,7 +185,11 @@ def _within_a_day(first: datetime, second: datetime) -> bool:
 
 
 def page_date(
-    tree: HtmlElement, url: str, latest: datetime, headline: str | None = None
+    tree: HtmlElement,
+    url: str,
+    latest: datetime,
+    headline: str | None = None,
+    listed: tuple[str, datetime] | None = None,
 ) -> tuple[datetime | None, str]:
     """The publication date the page states and where it says so; modified dates and copyright years never count.
 
@@ -194,8 +198,10 @@ def page_date(
     of a page that declares an earlier publication, or it is a day off a declared date (which has the zone); a
     printed date far below the headline counts only when nothing else dates the page. htmldate's reading gives way
     to a declared publication date when it matches nothing the page declares, prints or puts in its URL (it took
-    an update or a teaser's date). A date found only by searching the whole text is not trusted: on pages that
-    state no date it is a copyright year or another article's date more often than the article's.
+    an update or a teaser's date). A printed "03/11/2026" is read the page's country's way round unless the markup,
+    the URL or the feed or sitemap that ``listed`` the page (where, date) dates it the other way. A date found only
+    by searching the whole text is not trusted: on pages that state no date it is a copyright year or another
+    article's date more often than the article's.
     """
     declared_json = _believable(json_ld_published(tree, url, headline), latest)
     declared_meta = _believable(meta_published(tree), latest)
@@ -234,6 +240,12 @@ def page_date(
         if shown.kind == "updated":
             continue
         agrees = [(where, moment) for where, moment in witnesses if _within_a_day(shown.moment, moment)]
+        if not agrees and shown.other_reading is not None:
+            # "03/11/2026" means 3 November on a page that declares 3 November, whatever its language says
+            # (the markup's or the URL's date: htmldate may only have read the same digits its own way round)
+            independent = [*declared, *([("the URL's date", from_url)] if from_url is not None else [])]
+            independent += [listed] if listed is not None else []
+            agrees = [(where, moment) for where, moment in independent if _within_a_day(shown.other_reading, moment)]
         if abs(shown.distance) > FAR_FROM_HEADLINE and witnesses and not agrees:
             continue
         if agrees:

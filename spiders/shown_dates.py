@@ -25,6 +25,8 @@ SHOWN_DATE = re.compile(
     r"|\b(?P<first>\d{1,2})(?P<sep>[/.])(?P<second>\d{1,2})(?P=sep)(?P<num_year>(?:19|20)\d\d)\b",
     re.IGNORECASE,
 )
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAY = re.compile(r"\b(mon|tue|wed|thu|fri|sat|sun)[a-z]*\b\.?,?\s*$", re.IGNORECASE)
 UPDATED_LABEL = re.compile(r"\b(updated|modified|revised|reviewed|refreshed|edited)\b", re.IGNORECASE)
 PUBLISHED_LABEL = re.compile(r"\b(published|posted|written|released|created|first\s+published|date)\b", re.IGNORECASE)
 # Where a date is not the article's: another article's teaser, a comment, the footer's copyright, an event listing.
@@ -59,6 +61,7 @@ class ShownDate:
     kind: str  # "published", "updated" or "" (no label)
     text: str
     distance: int  # text chunks from the headline: negative above it
+    other_reading: datetime | None = None  # "03/11/2026" read the other way round
 
 
 def _classes(element: HtmlElement) -> str:
@@ -129,27 +132,43 @@ def _day_first(tree: HtmlElement) -> bool:
 
 def parse_shown(text: str, day_first: bool = False) -> datetime | None:
     """The first calendar date written in a short text, as midnight UTC; None when there is none or it is not a day."""
+    readings = shown_readings(text, day_first)
+    return readings[0] if readings else None
+
+
+def shown_readings(text: str, day_first: bool = False) -> list[datetime]:
+    """The ways to read the first date in a text, the likelier first: two for "03/11/2026", one for "3 Nov 2026"."""
     match = SHOWN_DATE.search(text)
     if not match:
-        return None
+        return []
     if match["month"]:
         year, month, day = int(match["year"]), MONTHS.get(match["month"].lower().rstrip(".")), int(match["day"])
+        candidates = [(year, month or 0, day)]
     elif match["month2"]:
         year, month, day = int(match["year2"]), MONTHS.get(match["month2"].lower().rstrip(".")), int(match["day2"])
+        candidates = [(year, month or 0, day)]
     elif match["iso_year"]:
-        year, month, day = int(match["iso_year"]), int(match["iso_month"]), int(match["iso_day"])
+        candidates = [(int(match["iso_year"]), int(match["iso_month"]), int(match["iso_day"]))]
     else:
         first, second, year = int(match["first"]), int(match["second"]), int(match["num_year"])
-        # 12.12.2025 is the same either way; "03/01/2017" is read as the page's country writes it
+        # "03/01/2017" is first read as the page's country writes it (dotted dates are day first nearly everywhere)
         month_first = match["sep"] == "/" and not day_first
-        if first > 12 or (second <= 12 and not month_first):
-            day, month = first, second
-        else:
-            month, day = first, second
-    try:
-        return datetime(year, month or 0, day, tzinfo=UTC)
-    except ValueError:
-        return None
+        candidates = [(year, first, second), (year, second, first)]
+        if not month_first:
+            candidates.reverse()
+    readings = []
+    for year, month, day in candidates:
+        try:
+            reading = datetime(year, month, day, tzinfo=UTC)
+        except ValueError:
+            continue
+        if reading not in readings:
+            readings.append(reading)
+    # "Tue, 03/11/2026": the weekday printed with it says which way round the digits go
+    if len(readings) > 1 and (weekday := WEEKDAY.search(text[: match.start()])):
+        named = WEEKDAYS.index(weekday.group(1).lower()[:3])
+        readings = [reading for reading in readings if reading.weekday() == named] or readings
+    return readings
 
 
 def _kind(chunks: list[tuple[HtmlElement, str]], index: int, element: HtmlElement) -> str:
@@ -183,16 +202,20 @@ def shown_dates(tree: HtmlElement, headline: str | None, latest: datetime) -> li
     for index, (element, text) in enumerate(chunks):
         if len(text) > MAX_DATELINE_CHARS or ELSEWHERE.search(_classes(element)):
             continue
-        moment = parse_shown(text, day_first)
-        if moment is None or moment < EARLIEST or _in_prose(element):
+        readings = shown_readings(text, day_first)
+        if not readings or readings[0] < EARLIEST or _in_prose(element):
             continue
         time_element = element if element.tag == "time" else next(element.iterancestors("time"), None)
         declared = _time_attribute(time_element) if time_element is not None else None
-        if declared is not None and abs((declared.date() - moment.date()).days) <= 1:
-            moment = declared  # the machine-readable day, where the printed one is a zone away
-        if moment > latest:
+        # the machine-readable day settles which way round the printed one is, and its zone
+        confirmed = [r for r in readings if declared is not None and abs((declared.date() - r.date()).days) <= 1]
+        if confirmed:
+            readings = [declared]
+        readings = [reading for reading in readings if reading <= latest]
+        if not readings:
             continue
-        found.append(ShownDate(moment, _kind(chunks, index, element), text, index - at))
+        other = readings[1] if len(readings) > 1 else None
+        found.append(ShownDate(readings[0], _kind(chunks, index, element), text, index - at, other))
     return sorted(found, key=lambda shown: abs(shown.distance))
 
 

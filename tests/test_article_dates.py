@@ -160,3 +160,17 @@ def test_a_date_the_article_talks_about_is_not_its_date() -> None:
     dateline = page().replace(b"<h1>Training coordinators well</h1>", b"<h1>Training coordinators well</h1>20 May 2025")
     moment, _ = date_of(dateline)
     assert moment == datetime(2025, 5, 20, tzinfo=UTC)
+
+
+def test_digits_either_way_round_are_read_as_the_weekday_or_the_feed_says() -> None:
+    # 03/11/2026 on a page that says only lang="en": a Tuesday is 3 November, not 11 March
+    moment, _ = date_of(page("<div class='node__meta'>Submitted on Tue, 03/11/2026 - 05:59</div>"))
+    assert moment == datetime(2026, 11, 3, tzinfo=UTC)
+    # without a weekday, the feed that listed the page settles it, and the feed's time of day is kept
+    html = page("<p class='byline'>Posted 03/11/2026</p>")
+    entry = {"published": "2026-11-03T05:59:00+00:00"}
+    result = extract_page(html, "https://hub.example/training-coordinators", feed_entry=entry, first_seen=SEEN)
+    assert result.published_at == datetime(2026, 11, 3, 5, 59, tzinfo=UTC) and result.date_basis == "feed"
+    # and with nothing to settle it, the page's country's way: month first for a US page
+    moment, _ = date_of(page("<p class='byline'>Posted 03/11/2026</p>", lang="en-US"))
+    assert moment == datetime(2026, 3, 11, tzinfo=UTC)
