@@ -13,7 +13,7 @@ from htmldate import find_date
 from htmldate.extractors import custom_parse
 from lxml.html import HtmlElement
 
-from signpost.spiders.shown_dates import ShownDate, shown_dates
+from signpost.spiders.shown_dates import ShownDate, calendar_day, shown_dates
 
 LOGGER = logging.getLogger(__name__)
 
@@ -148,13 +148,7 @@ def meta_published(tree: HtmlElement) -> list[tuple[str, str]]:
 
 def url_date(url: str | None) -> datetime | None:
     """The /2025/09/04/ kind of date in an article's URL."""
-    match = URL_DATE.search(url or "")
-    if not match:
-        return None
-    try:
-        return datetime(int(match[1]), int(match[2]), int(match[3]), tzinfo=UTC)
-    except ValueError:
-        return None
+    return calendar_day(URL_DATE.search(url or ""))
 
 
 def meta_modified(tree: HtmlElement) -> list[datetime]:

@@ -243,8 +243,11 @@ def _inline_length(block: HtmlElement, limit: int) -> int:
 
 
 def _time_attribute(element: HtmlElement) -> datetime | None:
-    value = (element.get("datetime") or "").strip()
-    match = re.match(r"((?:19|20)\d\d)-(\d\d)-(\d\d)", value)
+    return calendar_day(re.match(r"((?:19|20)\d\d)-(\d\d)-(\d\d)", (element.get("datetime") or "").strip()))
+
+
+def calendar_day(match: re.Match | None) -> datetime | None:
+    """Midnight UTC of the year, month and day a match's first three groups hold; None when there is no such day."""
     if not match:
         return None
     try:
