@@ -200,10 +200,10 @@ def shown_dates(tree: HtmlElement, headline: str | None, latest: datetime) -> li
     day_first = _day_first(tree)
     found: list[ShownDate] = []
     for index, (element, text) in enumerate(chunks):
-        if len(text) > MAX_DATELINE_CHARS or ELSEWHERE.search(_classes(element)):
+        if len(text) > MAX_DATELINE_CHARS:
             continue
         readings = shown_readings(text, day_first)
-        if not readings or readings[0] < EARLIEST or _in_prose(element):
+        if not readings or readings[0] < EARLIEST or ELSEWHERE.search(_classes(element)) or _in_prose(element):
             continue
         time_element = element if element.tag == "time" else next(element.iterancestors("time"), None)
         declared = _time_attribute(time_element) if time_element is not None else None
