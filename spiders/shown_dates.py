@@ -125,9 +125,14 @@ def _around(body: HtmlElement, heading: HtmlElement) -> tuple[list[tuple[HtmlEle
 
 
 def _day_first(tree: HtmlElement) -> bool:
-    declared = (tree.get("lang") or "").lower().replace("_", "-")
-    region = declared.split("-")[1] if "-" in declared else ""
-    return bool(region) and region not in MONTH_FIRST_REGIONS
+    """Whether the page's country writes the day first: the region of its <html lang>, else of its og:locale."""
+    declared = [tree.get("lang") or ""]
+    declared += [meta.get("content") or "" for meta in tree.iterfind(".//head/meta[@property='og:locale']")]
+    for value in declared:
+        parts = value.strip().lower().replace("_", "-").split("-")
+        if len(parts) > 1 and parts[1].isalpha() and len(parts[1]) == 2:
+            return parts[1] not in MONTH_FIRST_REGIONS
+    return False
 
 
 def parse_shown(text: str, day_first: bool = False) -> datetime | None:

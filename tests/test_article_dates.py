@@ -110,6 +110,10 @@ def test_a_british_page_writes_the_day_first() -> None:
     assert moment == datetime(2025, 1, 3, tzinfo=UTC)
     moment, _ = date_of(page("<p class='byline'>Posted 03/01/2025</p>", lang="en-US"))
     assert moment == datetime(2025, 3, 1, tzinfo=UTC)
+    # a page that says only lang="en" may say its country in og:locale, as WordPress sites do
+    locale = '<meta property="og:locale" content="en_GB">'
+    moment, _ = date_of(page("<p class='byline'>Posted 03/01/2025</p>", head=locale, lang="en"))
+    assert moment == datetime(2025, 1, 3, tzinfo=UTC)
 
 
 def test_a_page_with_only_a_copyright_year_has_no_date() -> None:
