@@ -284,6 +284,11 @@ def _headline(tree: HtmlElement, page_titles: list[str], site_names: list[str], 
         for line in heading.lines if len(heading.lines) > 1 else ():
             if best_score < 1.0 and any(_declares(title, line) for title in declared):
                 best, best_score = line, 1.0
+    # a heading set in capitals is display type, a kicker or the headline shouted; unless a title declares it
+    # word for word, the declared title has the headline's words as well as its case
+    shouted = best or (h1s[0].text if len(h1s) == 1 else None)
+    if shouted and best_score < 1.0 and _in_capitals(shouted) and cleaned and not _in_capitals(cleaned[0]):
+        return cleaned[0]
     if best is not None and best_score >= 0.6:
         return _without_glued_parts(best, cleaned) or _heading_headline(best, site_names, url)
     # one main heading that reads like a headline is the headline, even when the SEO title says otherwise
@@ -294,6 +299,11 @@ def _headline(tree: HtmlElement, page_titles: list[str], site_names: list[str], 
     # nothing declared to agree with: the first heading long enough to be a headline, not a score or a label
     worded = [heading for heading in headings if len(heading.text.split()) >= HEADLINE_MIN_WORDS] or headings
     return clean_title(worded[0].text, site_names, url) if worded else None
+
+
+def _in_capitals(text: str) -> bool:
+    letters = [char for char in text if char.isalpha()]
+    return len(letters) > 1 and all(char.isupper() for char in letters)
 
 
 def _without_prefix(title: str, prefix: str) -> str:

@@ -201,3 +201,15 @@ def test_the_sites_name_heading_opening_the_title_is_cut() -> None:
 def test_a_headline_that_goes_on_with_on_or_by_keeps_its_words() -> None:
     body = "<h1>Notes on the harbour by night</h1>"
     assert chosen(body, "Notes | Harbour Gazette") == "Notes on the harbour by night"
+
+
+def test_a_heading_in_capitals_gives_way_to_the_declared_title() -> None:
+    body = "<h1>SUPPORTING SAFE MOORINGS</h1>"
+    title = "Safe Moorings: What Every Boat Owner Should Check | Harbour Gazette"
+    assert chosen(body, title, title) == "Safe Moorings: What Every Boat Owner Should Check"
+    body = "<h1>SAFE MOORINGS IN 2026: WHAT EVERY OWNER CHECKS</h1>"
+    assert chosen(body, "Safe Moorings 2026: What Every Owner Checks | Harbour Gazette") == (
+        "Safe Moorings 2026: What Every Owner Checks"
+    )
+    # the title declaring the capitals word for word agrees with the heading: the heading stays
+    assert chosen("<h1>SAFE MOORINGS</h1>", "Safe Moorings | Harbour Gazette") == "SAFE MOORINGS"
