@@ -178,7 +178,7 @@ class Heading(NamedTuple):
 def _lines(element: HtmlElement, out: list[str]) -> None:
     """An element's text into out, a line break before and after a <br> or a block element."""
     if isinstance(element.tag, str):
-        broken = element.tag == "br" or element.tag in BLOCK_TAGS
+        broken = element.tag == "br" or element.tag in BLOCK_TAGS or _glued_on(out, element.text)
         if broken:
             out.append("\n")
         out.append(element.text or "")
@@ -187,6 +187,12 @@ def _lines(element: HtmlElement, out: list[str]) -> None:
             out.append(child.tail or "")
         if broken:
             out.append("\n")
+
+
+def _glued_on(out: list[str], text: str | None) -> bool:
+    """Whether an element's text starts a capital word against a lowercase letter: "AlternativesTop", a block span."""
+    before = next((piece for piece in reversed(out) if piece), "")
+    return bool(text) and text[0].isupper() and before[-1:].islower()
 
 
 def _headings(tree: HtmlElement, tag: str) -> list[Heading]:
@@ -273,17 +279,21 @@ def _headline(tree: HtmlElement, page_titles: list[str], site_names: list[str], 
         cleaned = [_without_prefix(title, name) for title in cleaned]
     headings = h1s or (_headings(tree, "h2")[:3] if tree.find(".//h1") is None else [])
     declared = [title for title in page_titles if title] + cleaned
-    best, best_score = None, 0.0
+    best, best_score, best_lines = None, 0.0, 1
     for heading in headings:
         if is_site_title(heading.text, site_names, url):
             continue
         score = _agreement(heading.text, declared)
         if score > best_score:
-            best, best_score = heading.text, score
+            best, best_score, best_lines = heading.text, score, len(heading.lines)
         # a kicker or a subtitle on a line of its own: the line the titles declare is the headline
         for line in heading.lines if len(heading.lines) > 1 else ():
             if best_score < 1.0 and any(_declares(title, line) for title in declared):
-                best, best_score = line, 1.0
+                best, best_score, best_lines = line, 1.0, 1
+    # a heading in lines of which the titles declare none is headline and kicker or subtitle in some order: the
+    # declared title says which words are the headline
+    if best is not None and best_score < 1.0 and best_lines > 1 and cleaned:
+        return cleaned[0]
     # a heading set in capitals is display type, a kicker or the headline shouted; unless a title declares it
     # word for word, the declared title has the headline's words as well as its case
     shouted = best or (h1s[0].text if len(h1s) == 1 else None)

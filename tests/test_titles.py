@@ -213,3 +213,19 @@ def test_a_heading_in_capitals_gives_way_to_the_declared_title() -> None:
     )
     # the title declaring the capitals word for word agrees with the heading: the heading stays
     assert chosen("<h1>SAFE MOORINGS</h1>", "Safe Moorings | Harbour Gazette") == "SAFE MOORINGS"
+
+
+def test_a_heading_in_lines_the_titles_do_not_declare_gives_way_to_the_declared_title() -> None:
+    body = "<h1>Winter Moorings of 2026 (Harbour)<br>Your Guide to the Best Berths</h1>"
+    title = "Winter Moorings of 2026: Berth Prices & Guides | Harbour Gazette"
+    assert chosen(body, title, title) == "Winter Moorings of 2026: Berth Prices & Guides"
+    # a span a stylesheet sets on its own line, its words glued to the line before in the markup
+    body = '<h1>The Best Harbour Walks<span class="block">Top Routes and Cafes near the Quay</span></h1>'
+    assert chosen(body, "Best Harbour Walks: Top Routes in 2026 | Harbour Gazette") == (
+        "Best Harbour Walks: Top Routes in 2026"
+    )
+    # words that run on into a span are one line
+    body = "<h1>Harbour<span>side</span> walks and the cafes near the quay</h1>"
+    assert chosen(body, "Harbourside walks and the cafes near the quay | Harbour Gazette") == (
+        "Harbourside walks and the cafes near the quay"
+    )
