@@ -299,7 +299,8 @@ def _headline(tree: HtmlElement, page_titles: list[str], site_names: list[str], 
     shouted = best or (h1s[0].text if len(h1s) == 1 else None)
     if shouted and best_score < 1.0 and _in_capitals(shouted) and cleaned and not _in_capitals(cleaned[0]):
         return cleaned[0]
-    if best is not None and best_score >= 0.6:
+    # an h2 is not the page's main heading: only the one the titles declare stands for the headline
+    if best is not None and (best_score >= 0.6 if h1s else best_score >= 1.0):
         return _without_glued_parts(best, cleaned) or _heading_headline(best, site_names, url)
     # one main heading that reads like a headline is the headline, even when the SEO title says otherwise
     if len(h1s) == 1 and len(h1s[0].text.split()) >= HEADLINE_MIN_WORDS:

@@ -229,3 +229,10 @@ def test_a_heading_in_lines_the_titles_do_not_declare_gives_way_to_the_declared_
     assert chosen(body, "Harbourside walks and the cafes near the quay | Harbour Gazette") == (
         "Harbourside walks and the cafes near the quay"
     )
+
+
+def test_without_an_h1_only_a_subheading_the_titles_declare_stands_for_the_headline() -> None:
+    body = "<h2>Top 5 Harbour Walks for Families of 2026</h2><h2>Where to park</h2>"
+    assert chosen(body, "Top 5 Harbour Walks in 2026 | Harbour Gazette") == "Top 5 Harbour Walks in 2026"
+    body = "<h2>Top 5 harbour walks in 2026</h2><h2>Where to park</h2>"
+    assert chosen(body, "Top 5 Harbour Walks in 2026 | Harbour Gazette") == "Top 5 harbour walks in 2026"
