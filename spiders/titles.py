@@ -42,6 +42,11 @@ BLOCK_TAGS = frozenset({"div", "p", "section", "header", "li", "ul", "ol", "tabl
 # where og:title and <title> carry the SEO wording.
 JSON_LD_HEADLINE = re.compile(r'"headline"\s*:\s*"((?:[^"\\]|\\.){1,400})"')
 HEADLINE_MIN_WORDS = 3
+# A slug of fewer words ("pet-insurance-cost") names a topic, not one wording; words compare by their first letters,
+# so that "toddlers" and "toddler" are one word. A slug sides with the title when it spells half its words more.
+SLUG_MIN_WORDS = 4
+STEM_LETTERS = 5
+SLUG_MARGIN = 0.5
 
 
 def _words(text: str | None) -> list[str]:
@@ -294,10 +299,9 @@ def _headline(tree: HtmlElement, page_titles: list[str], site_names: list[str], 
     # declared title says which words are the headline
     if best is not None and best_score < 1.0 and best_lines > 1 and cleaned:
         return cleaned[0]
-    # a heading set in capitals is display type, a kicker or the headline shouted; unless a title declares it
-    # word for word, the declared title has the headline's words as well as its case
-    shouted = best or (h1s[0].text if len(h1s) == 1 else None)
-    if shouted and best_score < 1.0 and _in_capitals(shouted) and cleaned and not _in_capitals(cleaned[0]):
+    # the heading no title declares word for word may be display type rather than the headline's own wording
+    shown = best or (h1s[0].text if len(h1s) == 1 else None)
+    if shown and best_score < 1.0 and cleaned and (_shouted(shown, cleaned[0]) or _slug_spells(url, cleaned[0], shown)):
         return cleaned[0]
     # an h2 is not the page's main heading: only the one the titles declare stands for the headline
     if best is not None and (best_score >= 0.6 if h1s else best_score >= 1.0):
@@ -315,6 +319,28 @@ def _headline(tree: HtmlElement, page_titles: list[str], site_names: list[str], 
 def _in_capitals(text: str) -> bool:
     letters = [char for char in text if char.isalpha()]
     return len(letters) > 1 and all(char.isupper() for char in letters)
+
+
+def _shouted(heading: str, title: str) -> bool:
+    """Whether a heading is set in capitals and the title is not: display type, a kicker or the headline shouted,
+    where the declared title has the headline's words as well as its case."""
+    return _in_capitals(heading) and not _in_capitals(title)
+
+
+def _stems(words: Iterable[str]) -> set[str]:
+    return {word[:STEM_LETTERS] for word in words}
+
+
+def _slug_spells(url: str | None, title: str, heading: str) -> bool:
+    """Whether the URL's last path segment, named after the headline when the page was made, spells the title's
+    words and not the heading's: the heading is then a tagline, a quote or a kicker set as the h1."""
+    segment = urlsplit(url or "").path.rstrip("/").rsplit("/", 1)[-1]
+    slug = _stems(WORDS.findall(segment.rsplit(".", 1)[0].lower()))
+    if len(slug) < SLUG_MIN_WORDS:
+        return False
+    title_share = len(slug & _stems(_words(title))) / len(slug)
+    heading_share = len(slug & _stems(_words(heading))) / len(slug)
+    return title_share - heading_share >= SLUG_MARGIN
 
 
 def _without_prefix(title: str, prefix: str) -> str:

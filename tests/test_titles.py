@@ -236,3 +236,24 @@ def test_without_an_h1_only_a_subheading_the_titles_declare_stands_for_the_headl
     assert chosen(body, "Top 5 Harbour Walks in 2026 | Harbour Gazette") == "Top 5 Harbour Walks in 2026"
     body = "<h2>Top 5 harbour walks in 2026</h2><h2>Where to park</h2>"
     assert chosen(body, "Top 5 Harbour Walks in 2026 | Harbour Gazette") == "Top 5 harbour walks in 2026"
+
+
+def test_a_heading_the_pages_slug_does_not_spell_gives_way_to_the_title_it_does() -> None:
+    body = "<h1>But what they love is the sense of calm and the evening light</h1>"
+    tree, declared = page(body, "What do sailors love about the harbour? | Harbour Gazette")
+    url = "https://www.harbourgazette.org/2025/12/19/what-do-sailors-love-about-the-harbour"
+    assert headline(tree, declared, SITE, url) == "What do sailors love about the harbour?"
+    # toddlers in the title, toddler in the slug: one word
+    tree, declared = page(
+        "<h1>Sleep Training on Board</h1>", "How To Get Toddlers To Sleep On A Boat | Harbour Gazette"
+    )
+    url = "https://www.harbourgazette.org/tips/how-to-get-toddler-to-sleep-on-a-boat"
+    assert headline(tree, declared, SITE, url) == "How To Get Toddlers To Sleep On A Boat"
+    # a slug that spells the heading, or too few words to spell either, leaves the heading
+    body = "<h1>Ferry timetable changes for the winter season</h1>"
+    tree, declared = page(body, "New winter ferry times explained | Harbour Gazette")
+    for url in (
+        "https://www.harbourgazette.org/ferry-timetable-changes-winter",
+        "https://www.harbourgazette.org/ferries",
+    ):
+        assert headline(tree, declared, SITE, url) == "Ferry timetable changes for the winter season"
