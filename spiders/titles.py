@@ -299,9 +299,8 @@ def _headline(tree: HtmlElement, page_titles: list[str], site_names: list[str], 
     # declared title says which words are the headline
     if best is not None and best_score < 1.0 and best_lines > 1 and cleaned:
         return cleaned[0]
-    # the heading no title declares word for word may be display type rather than the headline's own wording
     shown = best or (h1s[0].text if len(h1s) == 1 else None)
-    if shown and best_score < 1.0 and cleaned and (_shouted(shown, cleaned[0]) or _slug_spells(url, cleaned[0], shown)):
+    if shown and best_score < 1.0 and cleaned and _gives_way_to_title(shown, cleaned[0], url):
         return cleaned[0]
     # an h2 is not the page's main heading: only the one the titles declare stands for the headline
     if best is not None and (best_score >= 0.6 if h1s else best_score >= 1.0):
@@ -321,10 +320,24 @@ def _in_capitals(text: str) -> bool:
     return len(letters) > 1 and all(char.isupper() for char in letters)
 
 
+def _gives_way_to_title(heading: str, title: str, url: str | None) -> bool:
+    """Whether the title words the headline better than a heading no title declares word for word: a heading in
+    capitals, one the URL's slug does not spell, or one with characters lost to an encoding."""
+    return _shouted(heading, title) or _slug_spells(url, title, heading) or _lost_characters(heading, title)
+
+
 def _shouted(heading: str, title: str) -> bool:
     """Whether a heading is set in capitals and the title is not: display type, a kicker or the headline shouted,
     where the declared title has the headline's words as well as its case."""
     return _in_capitals(heading) and not _in_capitals(title)
+
+
+def _lost_characters(heading: str, title: str) -> bool:
+    """Whether the heading is the title with characters an encoding lost shown as "?": "Beginner? Guide"."""
+    if "?" not in heading:
+        return False
+    pattern = ".{1,2}".join(re.escape(piece) for piece in heading.split("?"))
+    return re.fullmatch(pattern, title, re.IGNORECASE) is not None
 
 
 def _stems(words: Iterable[str]) -> set[str]:

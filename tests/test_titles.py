@@ -257,3 +257,13 @@ def test_a_heading_the_pages_slug_does_not_spell_gives_way_to_the_title_it_does(
         "https://www.harbourgazette.org/ferries",
     ):
         assert headline(tree, declared, SITE, url) == "Ferry timetable changes for the winter season"
+
+
+def test_a_heading_with_characters_lost_to_question_marks_gives_way_to_the_title() -> None:
+    body = "<h1>What Are The Basics Of Mooring? A Beginner? Guide</h1>"
+    assert chosen(body, "What Are The Basics Of Mooring: A Beginner's Guide | Harbour Gazette") == (
+        "What Are The Basics Of Mooring: A Beginner's Guide"
+    )
+    # a question the title asks too is the heading's own
+    body = "<h1>Need a Mooring? Seven Tips for the Winter</h1>"
+    assert chosen(body, "Need a Mooring? Seven Tips | Harbour Gazette") == "Need a Mooring? Seven Tips for the Winter"
