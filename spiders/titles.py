@@ -69,7 +69,9 @@ def _is_site_part(part: str, site_names: list[str], host_words: set[str]) -> boo
             continue
         # "Docker Inc" names the site Docker, "Docker Hardened Images: Security Validated" only mentions it
         holds_name = name_squashed in squashed and part_words <= len(_words(name)) + SITE_NAME_EXTRA_WORDS
-        if squashed == name_squashed or squashed in name_squashed or holds_name:
+        # "Motley Fool" names "The Motley Fool"; "restaurant" does not name "Definition of restaurant"
+        part_of_name = squashed in name_squashed and part_words * 2 >= len(_words(name))
+        if squashed == name_squashed or part_of_name or holds_name:
             return True
     words = set(_words(part)) - GENERIC_SITE_WORDS
     if host_words and squashed in host_words:

@@ -267,3 +267,10 @@ def test_a_heading_with_characters_lost_to_question_marks_gives_way_to_the_title
     # a question the title asks too is the heading's own
     body = "<h1>Need a Mooring? Seven Tips for the Winter</h1>"
     assert chosen(body, "Need a Mooring? Seven Tips | Harbour Gazette") == "Need a Mooring? Seven Tips for the Winter"
+
+
+def test_a_word_of_a_longer_site_name_is_not_the_site_name() -> None:
+    tree, declared = page("<h1>mooring</h1>", "MOORING Definition & Meaning | Harbour Words")
+    assert headline(tree, declared, ["Definition of mooring"], URL) == "mooring"
+    # most of the site's name is its name
+    assert clean_title("Ferry fares rise again | Harbour Gazette", ["The Harbour Gazette"]) == "Ferry fares rise again"
