@@ -91,17 +91,23 @@ def _text_chunks(body: HtmlElement) -> Iterator[tuple[HtmlElement, str]]:
 
 
 def _headline_element(body: HtmlElement, headline: str | None) -> HtmlElement | None:
-    """The heading that holds the headline, else the page's first main heading; none in the page's chrome."""
+    """The heading that holds the headline, else the page's first main heading; none in the page's chrome.
+
+    Without an h1, the first h2 that words half the headline: the headline may be the declared title's wording of it.
+    """
     words = WORDS.findall((headline or "").lower())
-    first_h1 = None
+    first_h1 = like_headline = None
     for heading in body.iter("h1", "h2"):
         if any(ancestor.tag in CHROME for ancestor in heading.iterancestors()):
             continue
-        if words and WORDS.findall(heading.text_content().lower()) == words:
+        heading_words = WORDS.findall(heading.text_content().lower())
+        if words and heading_words == words:
             return heading
         if first_h1 is None and heading.tag == "h1":
             first_h1 = heading
-    return first_h1
+        if like_headline is None and words and len(set(words) & set(heading_words)) * 2 >= len(set(words)):
+            like_headline = heading
+    return first_h1 if first_h1 is not None else like_headline
 
 
 def _around(body: HtmlElement, heading: HtmlElement) -> tuple[list[tuple[HtmlElement, str]], int]:

@@ -42,6 +42,11 @@ BLOCK_TAGS = frozenset({"div", "p", "section", "header", "li", "ul", "ol", "tabl
 # where og:title and <title> carry the SEO wording.
 JSON_LD_HEADLINE = re.compile(r'"headline"\s*:\s*"((?:[^"\\]|\\.){1,400})"')
 HEADLINE_MIN_WORDS = 3
+# A slug of fewer words ("pet-insurance-cost") names a topic, not one wording; words compare by their first letters,
+# so that "toddlers" and "toddler" are one word. A slug sides with the title when it spells half its words more.
+SLUG_MIN_WORDS = 4
+STEM_LETTERS = 5
+SLUG_MARGIN = 0.5
 
 
 def _words(text: str | None) -> list[str]:
@@ -64,7 +69,9 @@ def _is_site_part(part: str, site_names: list[str], host_words: set[str]) -> boo
             continue
         # "Docker Inc" names the site Docker, "Docker Hardened Images: Security Validated" only mentions it
         holds_name = name_squashed in squashed and part_words <= len(_words(name)) + SITE_NAME_EXTRA_WORDS
-        if squashed == name_squashed or squashed in name_squashed or holds_name:
+        # "Motley Fool" names "The Motley Fool"; "restaurant" does not name "Definition of restaurant"
+        part_of_name = squashed in name_squashed and part_words * 2 >= len(_words(name))
+        if squashed == name_squashed or part_of_name or holds_name:
             return True
     words = set(_words(part)) - GENERIC_SITE_WORDS
     if host_words and squashed in host_words:
@@ -178,7 +185,7 @@ class Heading(NamedTuple):
 def _lines(element: HtmlElement, out: list[str]) -> None:
     """An element's text into out, a line break before and after a <br> or a block element."""
     if isinstance(element.tag, str):
-        broken = element.tag == "br" or element.tag in BLOCK_TAGS
+        broken = element.tag == "br" or element.tag in BLOCK_TAGS or _glued_on(out, element.text)
         if broken:
             out.append("\n")
         out.append(element.text or "")
@@ -187,6 +194,12 @@ def _lines(element: HtmlElement, out: list[str]) -> None:
             out.append(child.tail or "")
         if broken:
             out.append("\n")
+
+
+def _glued_on(out: list[str], text: str | None) -> bool:
+    """Whether an element's text starts a capital word against a lowercase letter: "AlternativesTop", a block span."""
+    before = next((piece for piece in reversed(out) if piece), "")
+    return bool(text) and text[0].isupper() and before[-1:].islower()
 
 
 def _headings(tree: HtmlElement, tag: str) -> list[Heading]:
@@ -273,18 +286,26 @@ def _headline(tree: HtmlElement, page_titles: list[str], site_names: list[str], 
         cleaned = [_without_prefix(title, name) for title in cleaned]
     headings = h1s or (_headings(tree, "h2")[:3] if tree.find(".//h1") is None else [])
     declared = [title for title in page_titles if title] + cleaned
-    best, best_score = None, 0.0
+    best, best_score, best_lines = None, 0.0, 1
     for heading in headings:
         if is_site_title(heading.text, site_names, url):
             continue
         score = _agreement(heading.text, declared)
         if score > best_score:
-            best, best_score = heading.text, score
+            best, best_score, best_lines = heading.text, score, len(heading.lines)
         # a kicker or a subtitle on a line of its own: the line the titles declare is the headline
         for line in heading.lines if len(heading.lines) > 1 else ():
             if best_score < 1.0 and any(_declares(title, line) for title in declared):
-                best, best_score = line, 1.0
-    if best is not None and best_score >= 0.6:
+                best, best_score, best_lines = line, 1.0, 1
+    # a heading in lines of which the titles declare none is headline and kicker or subtitle in some order: the
+    # declared title says which words are the headline
+    if best is not None and best_score < 1.0 and best_lines > 1 and cleaned:
+        return cleaned[0]
+    shown = best or (h1s[0].text if len(h1s) == 1 else None)
+    if shown and best_score < 1.0 and cleaned and _gives_way_to_title(shown, cleaned[0], url):
+        return cleaned[0]
+    # an h2 is not the page's main heading: only the one the titles declare stands for the headline
+    if best is not None and (best_score >= 0.6 if h1s else best_score >= 1.0):
         return _without_glued_parts(best, cleaned) or _heading_headline(best, site_names, url)
     # one main heading that reads like a headline is the headline, even when the SEO title says otherwise
     if len(h1s) == 1 and len(h1s[0].text.split()) >= HEADLINE_MIN_WORDS:
@@ -294,6 +315,47 @@ def _headline(tree: HtmlElement, page_titles: list[str], site_names: list[str], 
     # nothing declared to agree with: the first heading long enough to be a headline, not a score or a label
     worded = [heading for heading in headings if len(heading.text.split()) >= HEADLINE_MIN_WORDS] or headings
     return clean_title(worded[0].text, site_names, url) if worded else None
+
+
+def _in_capitals(text: str) -> bool:
+    letters = [char for char in text if char.isalpha()]
+    return len(letters) > 1 and all(char.isupper() for char in letters)
+
+
+def _gives_way_to_title(heading: str, title: str, url: str | None) -> bool:
+    """Whether the title words the headline better than a heading no title declares word for word: a heading in
+    capitals, one the URL's slug does not spell, or one with characters lost to an encoding."""
+    return _shouted(heading, title) or _slug_spells(url, title, heading) or _lost_characters(heading, title)
+
+
+def _shouted(heading: str, title: str) -> bool:
+    """Whether a heading is set in capitals and the title is not: display type, a kicker or the headline shouted,
+    where the declared title has the headline's words as well as its case."""
+    return _in_capitals(heading) and not _in_capitals(title)
+
+
+def _lost_characters(heading: str, title: str) -> bool:
+    """Whether the heading is the title with characters an encoding lost shown as "?": "Beginner? Guide"."""
+    if "?" not in heading:
+        return False
+    pattern = ".{1,2}".join(re.escape(piece) for piece in heading.split("?"))
+    return re.fullmatch(pattern, title, re.IGNORECASE) is not None
+
+
+def _stems(words: Iterable[str]) -> set[str]:
+    return {word[:STEM_LETTERS] for word in words}
+
+
+def _slug_spells(url: str | None, title: str, heading: str) -> bool:
+    """Whether the URL's last path segment, named after the headline when the page was made, spells the title's
+    words and not the heading's: the heading is then a tagline, a quote or a kicker set as the h1."""
+    segment = urlsplit(url or "").path.rstrip("/").rsplit("/", 1)[-1]
+    slug = _stems(WORDS.findall(segment.rsplit(".", 1)[0].lower()))
+    if len(slug) < SLUG_MIN_WORDS:
+        return False
+    title_share = len(slug & _stems(_words(title))) / len(slug)
+    heading_share = len(slug & _stems(_words(heading))) / len(slug)
+    return title_share - heading_share >= SLUG_MARGIN
 
 
 def _without_prefix(title: str, prefix: str) -> str:

@@ -178,3 +178,16 @@ def test_digits_either_way_round_are_read_as_the_weekday_or_the_feed_says() -> N
     # and with nothing to settle it, the page's country's way: month first for a US page
     moment, _ = date_of(page("<p class='byline'>Posted 03/11/2026</p>", lang="en-US"))
     assert moment == datetime(2026, 3, 11, tzinfo=UTC)
+
+
+def test_without_an_h1_the_date_by_the_h2_that_words_the_headline_dates_the_page() -> None:
+    html = (
+        "<html><head><title>Training Volunteer Coordinators in 2025 | Volunteer Hub</title></head><body><main>"
+        "<h2>Training Your Volunteer Coordinators Well in 2025</h2><p class='byline'>By Ann Lee · 4 March 2025</p>"
+        f"<p>{BODY}</p><h2>Where to start</h2></main></body></html>"
+    ).encode()
+    result = extract_page(html, "https://hub.example/training-coordinators", first_seen=SEEN)
+    assert isinstance(result, ExtractedArticle)
+    assert result.title == "Training Volunteer Coordinators in 2025"
+    assert result.published_at == datetime(2025, 3, 4, tzinfo=UTC)
+    assert "printed by the headline ('By Ann Lee · 4 March 2025')" in " ".join(result.date_reasons)

@@ -201,3 +201,76 @@ def test_the_sites_name_heading_opening_the_title_is_cut() -> None:
 def test_a_headline_that_goes_on_with_on_or_by_keeps_its_words() -> None:
     body = "<h1>Notes on the harbour by night</h1>"
     assert chosen(body, "Notes | Harbour Gazette") == "Notes on the harbour by night"
+
+
+def test_a_heading_in_capitals_gives_way_to_the_declared_title() -> None:
+    body = "<h1>SUPPORTING SAFE MOORINGS</h1>"
+    title = "Safe Moorings: What Every Boat Owner Should Check | Harbour Gazette"
+    assert chosen(body, title, title) == "Safe Moorings: What Every Boat Owner Should Check"
+    body = "<h1>SAFE MOORINGS IN 2026: WHAT EVERY OWNER CHECKS</h1>"
+    assert chosen(body, "Safe Moorings 2026: What Every Owner Checks | Harbour Gazette") == (
+        "Safe Moorings 2026: What Every Owner Checks"
+    )
+    # the title declaring the capitals word for word agrees with the heading: the heading stays
+    assert chosen("<h1>SAFE MOORINGS</h1>", "Safe Moorings | Harbour Gazette") == "SAFE MOORINGS"
+
+
+def test_a_heading_in_lines_the_titles_do_not_declare_gives_way_to_the_declared_title() -> None:
+    body = "<h1>Winter Moorings of 2026 (Harbour)<br>Your Guide to the Best Berths</h1>"
+    title = "Winter Moorings of 2026: Berth Prices & Guides | Harbour Gazette"
+    assert chosen(body, title, title) == "Winter Moorings of 2026: Berth Prices & Guides"
+    # a span a stylesheet sets on its own line, its words glued to the line before in the markup
+    body = '<h1>The Best Harbour Walks<span class="block">Top Routes and Cafes near the Quay</span></h1>'
+    assert chosen(body, "Best Harbour Walks: Top Routes in 2026 | Harbour Gazette") == (
+        "Best Harbour Walks: Top Routes in 2026"
+    )
+    # words that run on into a span are one line
+    body = "<h1>Harbour<span>side</span> walks and the cafes near the quay</h1>"
+    assert chosen(body, "Harbourside walks and the cafes near the quay | Harbour Gazette") == (
+        "Harbourside walks and the cafes near the quay"
+    )
+
+
+def test_without_an_h1_only_a_subheading_the_titles_declare_stands_for_the_headline() -> None:
+    body = "<h2>Top 5 Harbour Walks for Families of 2026</h2><h2>Where to park</h2>"
+    assert chosen(body, "Top 5 Harbour Walks in 2026 | Harbour Gazette") == "Top 5 Harbour Walks in 2026"
+    body = "<h2>Top 5 harbour walks in 2026</h2><h2>Where to park</h2>"
+    assert chosen(body, "Top 5 Harbour Walks in 2026 | Harbour Gazette") == "Top 5 harbour walks in 2026"
+
+
+def test_a_heading_the_pages_slug_does_not_spell_gives_way_to_the_title_it_does() -> None:
+    body = "<h1>But what they love is the sense of calm and the evening light</h1>"
+    tree, declared = page(body, "What do sailors love about the harbour? | Harbour Gazette")
+    url = "https://www.harbourgazette.org/2025/12/19/what-do-sailors-love-about-the-harbour"
+    assert headline(tree, declared, SITE, url) == "What do sailors love about the harbour?"
+    # toddlers in the title, toddler in the slug: one word
+    tree, declared = page(
+        "<h1>Sleep Training on Board</h1>", "How To Get Toddlers To Sleep On A Boat | Harbour Gazette"
+    )
+    url = "https://www.harbourgazette.org/tips/how-to-get-toddler-to-sleep-on-a-boat"
+    assert headline(tree, declared, SITE, url) == "How To Get Toddlers To Sleep On A Boat"
+    # a slug that spells the heading, or too few words to spell either, leaves the heading
+    body = "<h1>Ferry timetable changes for the winter season</h1>"
+    tree, declared = page(body, "New winter ferry times explained | Harbour Gazette")
+    for url in (
+        "https://www.harbourgazette.org/ferry-timetable-changes-winter",
+        "https://www.harbourgazette.org/ferries",
+    ):
+        assert headline(tree, declared, SITE, url) == "Ferry timetable changes for the winter season"
+
+
+def test_a_heading_with_characters_lost_to_question_marks_gives_way_to_the_title() -> None:
+    body = "<h1>What Are The Basics Of Mooring? A Beginner? Guide</h1>"
+    assert chosen(body, "What Are The Basics Of Mooring: A Beginner's Guide | Harbour Gazette") == (
+        "What Are The Basics Of Mooring: A Beginner's Guide"
+    )
+    # a question the title asks too is the heading's own
+    body = "<h1>Need a Mooring? Seven Tips for the Winter</h1>"
+    assert chosen(body, "Need a Mooring? Seven Tips | Harbour Gazette") == "Need a Mooring? Seven Tips for the Winter"
+
+
+def test_a_word_of_a_longer_site_name_is_not_the_site_name() -> None:
+    tree, declared = page("<h1>mooring</h1>", "MOORING Definition & Meaning | Harbour Words")
+    assert headline(tree, declared, ["Definition of mooring"], URL) == "mooring"
+    # most of the site's name is its name
+    assert clean_title("Ferry fares rise again | Harbour Gazette", ["The Harbour Gazette"]) == "Ferry fares rise again"
