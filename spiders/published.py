@@ -197,66 +197,106 @@ def page_date(
     by searching the whole text is not trusted: on pages that state no date it is a copyright year or another
     article's date more often than the article's.
     """
+    dates = _page_witnesses(tree, url, latest, headline, listed)
+    found = _checked_htmldate(tree, url, latest, dates)
+    witnesses = ([found] if found is not None else []) + dates.declared
+    if dates.from_url is not None:
+        witnesses.append(("the URL's date", dates.from_url))
+    if (chosen := _from_printed(dates, witnesses)) is not None:
+        return chosen[1], chosen[0]
+    if found is not None:
+        return found[1], found[0]
+    if dates.publication is not None:
+        return dates.publication[1], dates.publication[0]
+    updated = [shown for shown in _nearest_first(dates.printed) if shown.kind == "updated"]
+    if updated:
+        return updated[0].moment, f"the only date printed by the headline, an update ({updated[0].text!r})"
+    if dates.from_url is not None:
+        return dates.from_url, "the URL's date"
+    return None, ""
+
+
+@dataclass
+class _PageWitnesses:
+    """What a page says of its date, before any is chosen."""
+
+    declared: list[tuple[str, datetime]]  # (where, date) from JSON-LD, then meta tags
+    publication: tuple[str, datetime] | None  # the first declared date that is not the modified one
+    modified: list[datetime]
+    printed: list[ShownDate]
+    from_url: datetime | None
+    listed: tuple[str, datetime] | None  # the feed's or sitemap's
+
+    def is_modified(self, moment: datetime) -> bool:
+        return any(_same_day(moment, other) for other in self.modified)
+
+    def independent(self) -> list[tuple[str, datetime]]:
+        """Dates that do not come from reading the page's printed digits: markup, URL, feed or sitemap."""
+        url = [("the URL's date", self.from_url)] if self.from_url is not None else []
+        return [*self.declared, *url, *([self.listed] if self.listed is not None else [])]
+
+
+def _page_witnesses(
+    tree: HtmlElement, url: str, latest: datetime, headline: str | None, listed: tuple[str, datetime] | None
+) -> _PageWitnesses:
     declared_json = _believable(json_ld_published(tree, url, headline), latest)
     declared_meta = _believable(meta_published(tree), latest)
-    declared = declared_json + declared_meta
     modified = meta_modified(tree)
-    printed = shown_dates(tree, headline, latest + SAME_DAY)
     from_url = url_date(url)
-    if from_url is not None and from_url > latest + SAME_DAY:
-        from_url = None
-
-    def is_modified(moment: datetime) -> bool:
-        return any(_same_day(moment, other) for other in modified)
-
-    # the first of the JSON-LD's and the meta tags' dates that is not the modified date: a page that stamps its
-    # update everywhere may still declare its publication in one of them
+    witnesses = _PageWitnesses(
+        declared=declared_json + declared_meta,
+        publication=None,
+        modified=modified,
+        printed=shown_dates(tree, headline, latest + SAME_DAY),
+        from_url=from_url if from_url is not None and from_url <= latest + SAME_DAY else None,
+        listed=listed,
+    )
+    # a page that stamps its update everywhere may still declare its publication in its JSON-LD or its meta tags
     firsts = [dates[0] for dates in (declared_json, declared_meta) if dates]
-    publication = next((date for date in firsts if not is_modified(date[1])), firsts[0] if firsts else None)
+    witnesses.publication = next((d for d in firsts if not witnesses.is_modified(d[1])), firsts[0] if firsts else None)
+    return witnesses
+
+
+def _checked_htmldate(
+    tree: HtmlElement, url: str, latest: datetime, dates: _PageWitnesses
+) -> tuple[str, datetime] | None:
+    """htmldate's reading, unless it matches nothing the page declares, prints or puts in its URL while the page
+    declares a publication (it took an update or a teaser's date); a declared date of the same day gives the zone."""
     found = _htmldate(tree, url, latest)
-    found_where = "htmldate's reading of the page"
-    if found is not None and publication is not None and not _same_day(found, publication[1]):
-        is_printed = any(_same_day(found, shown.moment) for shown in printed)
-        is_declared = any(_same_day(found, moment) for _, moment in declared)
-        url_agrees = from_url is not None and _same_day(found, from_url)
-        if not is_printed and (is_modified(found) or not (is_declared or url_agrees)):
-            found_where = f"{publication[0]}, not htmldate's {found:%Y-%m-%d} (the page's update or another date)"
+    if found is None:
+        return None
+    where = "htmldate's reading of the page"
+    publication = dates.publication
+    if publication is not None and not _same_day(found, publication[1]):
+        is_printed = any(_same_day(found, shown.moment) for shown in dates.printed)
+        is_declared = any(_same_day(found, moment) for _, moment in dates.declared)
+        url_agrees = dates.from_url is not None and _same_day(found, dates.from_url)
+        if not is_printed and (dates.is_modified(found) or not (is_declared or url_agrees)):
+            where = f"{publication[0]}, not htmldate's {found:%Y-%m-%d} (the page's update or another date)"
             found = publication[1]
-    if found is not None:
-        same_day = [(where, moment) for where, moment in declared if _same_day(moment, found)]
-        if same_day:  # the declared date gives the time of day and the zone
-            found_where, found = same_day[0]
-    witnesses = [(found_where, found)] if found is not None else []
-    witnesses += declared
-    if from_url is not None:
-        witnesses.append(("the URL's date", from_url))
-    for shown in _nearest_first(printed):
+    same_day = [(w, moment) for w, moment in dates.declared if _same_day(moment, found)]
+    return same_day[0] if same_day else (where, found)
+
+
+def _from_printed(dates: _PageWitnesses, witnesses: list[tuple[str, datetime]]) -> tuple[str, datetime] | None:
+    """(where, date) from the dates printed by the headline, nearest first, weighed against the other witnesses."""
+    for shown in _nearest_first(dates.printed):
         if shown.kind == "updated":
             continue
         agrees = [(where, moment) for where, moment in witnesses if _within_a_day(shown.moment, moment)]
         if not agrees and shown.other_reading is not None:
-            # "03/11/2026" means 3 November on a page that declares 3 November, whatever its language says
-            # (the markup's or the URL's date: htmldate may only have read the same digits its own way round)
-            independent = [*declared, *([("the URL's date", from_url)] if from_url is not None else [])]
-            independent += [listed] if listed is not None else []
-            agrees = [(where, moment) for where, moment in independent if _within_a_day(shown.other_reading, moment)]
+            # "03/11/2026" means 3 November on a page that declares 3 November, whatever its language says (not
+            # htmldate's reading, which may only have read the same digits its own way round)
+            agrees = [(w, moment) for w, moment in dates.independent() if _within_a_day(shown.other_reading, moment)]
         if abs(shown.distance) > FAR_FROM_HEADLINE and witnesses and not agrees:
             continue
         if agrees:
-            return agrees[0][1], f"the date printed by the headline ({shown.text!r}), confirmed by {agrees[0][0]}"
-        if is_modified(shown.moment) and publication is not None:
-            return publication[1], f"{publication[0]}; the date printed ({shown.text!r}) is the page's update"
-        return shown.moment, f"the date printed by the headline ({shown.text!r})"
-    if found is not None:
-        return found, found_where
-    if publication is not None:
-        return publication[1], publication[0]
-    updated = [shown for shown in _nearest_first(printed) if shown.kind == "updated"]
-    if updated:
-        return updated[0].moment, f"the only date printed by the headline, an update ({updated[0].text!r})"
-    if from_url is not None:
-        return from_url, "the URL's date"
-    return None, ""
+            return f"the date printed by the headline ({shown.text!r}), confirmed by {agrees[0][0]}", agrees[0][1]
+        if dates.is_modified(shown.moment) and dates.publication is not None:
+            where, moment = dates.publication
+            return f"{where}; the date printed ({shown.text!r}) is the page's update", moment
+        return f"the date printed by the headline ({shown.text!r})", shown.moment
+    return None
 
 
 def _believable(found: list[tuple[str, str]], latest: datetime) -> list[tuple[str, datetime]]:
