@@ -11,13 +11,13 @@ from signpost.spiders.titles import author_names, is_site_name, join_names
 WORDS = re.compile(r"\w+")
 # Lowercased openings of a printed byline; only text nodes are tested, which keeps the search cheap on big pages.
 BY_OPENINGS = ("by ", "by:", "written by", "posted by", "words by", "authored by")
-PRINTED_BYLINE_XPATH = (
-    "//body//text()[not(ancestor::script or ancestor::style or ancestor::option)]"
-    "[starts-with(translate(substring(normalize-space(.), 1, 12), 'ABDEIOPRSTWY', 'abdeioprstwy'), 'by')"
-    " or starts-with(translate(substring(normalize-space(.), 1, 12), 'ABDEIOPRSTWY', 'abdeioprstwy'), 'written by')"
-    " or starts-with(translate(substring(normalize-space(.), 1, 12), 'ABDEIOPRSTWY', 'abdeioprstwy'), 'posted by')"
-    " or starts-with(translate(substring(normalize-space(.), 1, 12), 'ABDEIOPRSTWY', 'abdeioprstwy'), 'words by')"
-    " or starts-with(translate(substring(normalize-space(.), 1, 12), 'ABDEIOPRSTWY', 'abdeioprstwy'), 'authored by')]"
+# A text node's first characters, lowercased as far as the openings need ("by" covers "by " and "by:").
+_NODE_OPENING = "translate(substring(normalize-space(.), 1, 12), 'ABDEIOPRSTWY', 'abdeioprstwy')"
+PRINTED_BYLINE_XPATH = "//body//text()[not(ancestor::script or ancestor::style or ancestor::option)][{}]".format(
+    " or ".join(
+        f"starts-with({_NODE_OPENING}, '{opening}')"
+        for opening in ("by", "written by", "posted by", "words by", "authored by")
+    )
 )
 PRINTED_BYLINE_MAX_WORDS = 12
 PRINTED_BYLINE_MAX_HITS = 10

@@ -148,16 +148,10 @@ def leading_byline(text: str, title: str | None) -> str | None:
 
 def _outside_comments(tree: HtmlElement, name: str) -> bool:
     """Whether a name appears in the page other than in its comments (a commenter is not the author)."""
-    for element in tree.iter():
-        if (
-            isinstance(element.tag, str)
-            and name in (element.text or "")
-            and not any(
-                COMMENT_CONTAINERS.search(f"{a.get('class', '')} {a.get('id', '')}") for a in element.iterancestors()
-            )
-        ):
-            return True
-    return False
+    return any(
+        isinstance(element.tag, str) and name in (element.text or "") and not _in_comments(element)
+        for element in tree.iter()
+    )
 
 
 def _outside_comments_name(element: HtmlElement) -> str | None:

@@ -104,13 +104,15 @@ def _type_names(item: dict) -> str:
     return " ".join(kind) if isinstance(kind, list) else str(kind or "")
 
 
-def json_ld_published(tree: HtmlElement, url: str | None = None, headline: str | None = None) -> list[tuple[str, str]]:
+def json_ld_published(
+    objects: list[dict], url: str | None = None, headline: str | None = None
+) -> list[tuple[str, str]]:
     """(where, value) of each datePublished in the page's JSON-LD: the object that is this page (its URL or its
     headline) alone where there is one, else articles before other types: a list of teasers declares many dates."""
     page_url = (url or "").rstrip("/")
     headline_words = WORDS.findall((headline or "").lower())
     found: list[tuple[int, str, str]] = []
-    for item in _json_ld_objects(tree):
+    for item in objects:
         value = item.get("datePublished") or item.get("dateCreated")
         if not isinstance(value, str) or not value.strip():
             continue
@@ -151,9 +153,9 @@ def url_date(url: str | None) -> datetime | None:
     return calendar_day(URL_DATE.search(url or ""))
 
 
-def meta_modified(tree: HtmlElement) -> list[datetime]:
-    """The modified dates the page declares (JSON-LD dateModified, meta modified_time): what an update stamps."""
-    values = [item.get("dateModified") for item in _json_ld_objects(tree)]
+def meta_modified(tree: HtmlElement, objects: list[dict]) -> list[datetime]:
+    """The modified dates the page declares (its JSON-LD objects' dateModified, meta modified_time): an update's."""
+    values = [item.get("dateModified") for item in objects]
     for meta in tree.iterfind(".//meta"):
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
         if "modified" in key or "updated" in key:
@@ -239,9 +241,10 @@ class _PageWitnesses:
 def _page_witnesses(
     tree: HtmlElement, url: str, latest: datetime, headline: str | None, listed: tuple[str, datetime] | None
 ) -> _PageWitnesses:
-    declared_json = _believable(json_ld_published(tree, url, headline), latest)
+    objects = _json_ld_objects(tree)
+    declared_json = _believable(json_ld_published(objects, url, headline), latest)
     declared_meta = _believable(meta_published(tree), latest)
-    modified = meta_modified(tree)
+    modified = meta_modified(tree, objects)
     from_url = url_date(url)
     witnesses = _PageWitnesses(
         declared=declared_json + declared_meta,

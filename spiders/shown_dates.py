@@ -141,12 +141,6 @@ def _day_first(tree: HtmlElement) -> bool:
     return False
 
 
-def parse_shown(text: str, day_first: bool = False) -> datetime | None:
-    """The first calendar date written in a short text, as midnight UTC; None when there is none or it is not a day."""
-    readings = shown_readings(text, day_first)
-    return readings[0] if readings else None
-
-
 def shown_readings(text: str, day_first: bool = False) -> list[datetime]:
     """The ways to read the first date in a text, the likelier first: two for "03/11/2026", one for "3 Nov 2026"."""
     match = SHOWN_DATE.search(text)

@@ -461,7 +461,7 @@ def author_names(author: str | None, site_names: list[str] | tuple[str, ...] = (
 
 def is_site_name(name: str, site_names: list[str] | tuple[str, ...] = (), url: str | None = None) -> bool:
     """Whether a declared author is only the site's own name or domain ("USA TODAY", "Clemson News")."""
-    return _is_site_part(name, [n for n in site_names if n], _host_words(url))
+    return is_site_title(name, site_names, url)
 
 
 def join_names(names: list[str]) -> str | None:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from signpost.config.settings import Settings
 from signpost.spiders.extract import extract_page
 from signpost.spiders.extraction_stage import extract_pending
-from signpost.spiders.shown_dates import parse_shown
+from signpost.spiders.shown_dates import shown_readings
 from signpost.store.pages import save_pages
 from signpost.store.records import ExtractedArticle, FetchedPage
 from signpost.store.schema import articles
@@ -33,6 +33,12 @@ def date_of(html: bytes, url: str = "https://hub.example/training-coordinators")
     result = extract_page(html, url, first_seen=SEEN)
     assert isinstance(result, ExtractedArticle)
     return result.published_at, " ".join(result.date_reasons)
+
+
+def parse_shown(text: str, day_first: bool = False) -> datetime | None:
+    """The likelier reading of the first date in a text, as the extraction takes it."""
+    readings = shown_readings(text, day_first)
+    return readings[0] if readings else None
 
 
 def test_printed_dates_read_in_the_forms_sites_use() -> None:
