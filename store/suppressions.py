@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, func, or_, select, update
 
 from signpost.store.db import dialect_insert, utcnow
 from signpost.store.schema import bounces, members, memberships, outbox, suppressions
@@ -159,14 +159,16 @@ def _mark_row(connection: Connection, outbox_id: int, delivery: str, now: dateti
 
 
 def soft_bounces_in_a_row(connection: Connection, member_id: int) -> int:
-    """How many of the member's latest ended rows (sent, or refused) soft-bounced, newest first, since their
-    suppression was lifted; rows still waiting to be sent do not break the run."""
+    """How many of the member's latest ended rows (sent, refused, or reported on) soft-bounced, newest first,
+    since their suppression was lifted; rows still waiting to be sent do not break the run.
+
+    A row with a report has ended even while it still reads "sending": a relay on loopback can return its DSN
+    before the sender's mark of that row is committed, and the report must count then as it would a second later.
+    """
     lifted = connection.scalar(select(suppressions.c.lifted_at).where(suppressions.c.member_id == member_id))
+    ended = or_(outbox.c.state.in_(("sent", "failed")), outbox.c.delivery.is_not(None))
     query = (
-        select(outbox.c.delivery)
-        .where(outbox.c.member_id == member_id, outbox.c.state.in_(("sent", "failed")))
-        .order_by(outbox.c.id.desc())
-        .limit(100)
+        select(outbox.c.delivery).where(outbox.c.member_id == member_id, ended).order_by(outbox.c.id.desc()).limit(100)
     )
     if lifted is not None:
         query = query.where(outbox.c.created_at > lifted)

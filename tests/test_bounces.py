@@ -259,3 +259,62 @@ def test_a_refusal_at_send_time_counts_as_a_hard_bounce_before_the_next_digest(e
         "gone@example.net": "bounced",
         "fine@example.net": "sent",
     }
+
+
+class BouncesBeforeAccepting:
+    """A relay that hands the bounce listener a 4.2.2 DSN for the message before answering 250 for it: the report
+    always arrives while the sender's row is still "sending", as a fast relay's can on a busy night."""
+
+    def __init__(self, listener_port: int) -> None:
+        self.listener_port = listener_port
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        [recipient] = envelope.rcpt_tos
+        message_id = next(
+            line.split(":", 1)[1].strip()
+            for line in envelope.content.decode().splitlines()
+            if line.lower().startswith("message-id:")
+        )
+        report = dsn(envelope.mail_from, recipient, "4.2.2", "452 4.2.2 mailbox full", message_id, action="failed")
+        with smtplib.SMTP("127.0.0.1", self.listener_port) as client:
+            client.sendmail("", [envelope.mail_from], report)
+        return "250 2.0.0 queued"
+
+
+def test_a_soft_bounce_that_arrives_before_the_send_is_marked_still_counts_toward_the_limit(
+    engine, store_url, tmp_path
+):
+    from aiosmtpd.controller import Controller
+
+    listener_port = free_port()
+    relay = Controller(BouncesBeforeAccepting(listener_port), hostname="127.0.0.1", port=free_port())
+    relay.start()
+    try:
+        settings = settings_for(store_url, tmp_path, relay.port, soft_bounce_limit=2)
+        save_community(engine, slug="vol", name="Vol", topic_list=[{"slug": "news", "name": "News"}])
+        community = get_community(engine, "vol")
+        import_members(
+            engine, community.id, [MemberImport("full@example.net", "", [community.topics[0].id])], confirmed=True
+        )
+        with BounceListener(engine, settings, "127.0.0.1", listener_port) as listener:
+            for week in range(2):
+                url = f"https://news.example/{week}"
+                [article] = store_articles(
+                    engine, "News", "https://news.example", [ExtractedArticle(canonical_url=url, title="S", text=TEXT)]
+                )
+                candidate = DraftCandidate(article, "S", TEXT, url, "News", None, None, 1.0)
+                digest_id = approved_digest(
+                    engine,
+                    community,
+                    {community.topics[0].id: [candidate]},
+                    datetime(2026, 3, 2 + 7 * week, tzinfo=UTC),
+                )
+                assert queue_digest(engine, settings, digest_id) == 1
+                assert send_digest(engine, settings, digest_id).sent == 1
+                [row] = outbox_rows(engine, digest_id)
+                assert (row["state"], delivery_state(row)) == ("sent", "soft-bounced")
+            assert listener.handler.recorded == 2
+    finally:
+        relay.stop()
+    [suppressed] = list_suppressions(engine)
+    assert (suppressed.email, suppressed.reason) == ("full@example.net", "soft")
