@@ -108,7 +108,11 @@ def community_figures(engine: Engine, community_id: int, weeks: int = 12) -> lis
             states[digest_id][state] = count
         reached = dict(
             connection.execute(
-                select(outbox.c.digest_id, func.count(distinct(outbox.c.member_id)))
+                # A removed member's rows have no member left, and still count: one row, one member reached.
+                select(
+                    outbox.c.digest_id,
+                    func.count(distinct(outbox.c.member_id)) + func.count().filter(outbox.c.member_id.is_(None)),
+                )
                 .where(outbox.c.digest_id.in_(ids))
                 .group_by(outbox.c.digest_id)
             ).all()

@@ -116,6 +116,11 @@ def release_stale(engine: Engine, digest_id: int, older_than: timedelta) -> int:
         return result.rowcount
 
 
+# A removed member's ended rows stay, for the digest's counts, with nothing left that names them.
+REMOVED_MEMBER = "(removed member)"
+_email = func.coalesce(members.c.email, REMOVED_MEMBER).label("email")
+
+
 def _due(now: datetime):
     """Pending rows whose wait, if any, is over."""
     return or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now)
@@ -186,11 +191,11 @@ def outbox_counts(engine: Engine, digest_id: int) -> dict[str, int]:
 
 
 def outbox_rows(engine: Engine, digest_id: int) -> list[dict]:
-    """Every row of a digest with its member's email, for reports and tests."""
+    """Every row of a digest with its member's email (``REMOVED_MEMBER`` once they were removed), for reports."""
     with engine.connect() as connection:
         rows = connection.execute(
-            select(outbox, members.c.email)
-            .join(members, members.c.id == outbox.c.member_id)
+            select(outbox, _email)
+            .outerjoin(members, members.c.id == outbox.c.member_id)
             .where(outbox.c.digest_id == digest_id)
             .order_by(outbox.c.id)
         ).mappings()
@@ -263,7 +268,7 @@ def delivery_summary(engine: Engine, digest_id: int, listed: int = 50) -> Delive
     """The state of a digest's outbox for its pages: up to ``listed`` waiting and failed rows with their errors."""
     counts = outbox_counts(engine, digest_id)
     waiting = and_(outbox.c.digest_id == digest_id, outbox.c.state == "pending", outbox.c.waiting_since.is_not(None))
-    columns = (outbox.c.id, members.c.email, outbox.c.attempts, outbox.c.last_error, outbox.c.claimed_at)
+    columns = (outbox.c.id, _email, outbox.c.attempts, outbox.c.last_error, outbox.c.claimed_at)
     with engine.connect() as connection:
         number, since, next_at = connection.execute(
             select(func.count(), func.min(outbox.c.waiting_since), func.min(outbox.c.next_attempt_at)).where(waiting)
@@ -286,7 +291,7 @@ def delivery_summary(engine: Engine, digest_id: int, listed: int = 50) -> Delive
         waiting_list = [dict(row) for row in waiting_rows]
         failed_rows = connection.execute(
             select(*columns)
-            .join(members, members.c.id == outbox.c.member_id)
+            .outerjoin(members, members.c.id == outbox.c.member_id)
             .where(outbox.c.digest_id == digest_id, outbox.c.state == "failed")
             .order_by(outbox.c.id)
             .limit(listed)

@@ -7,7 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine, delete, func, or_, select
 
-from signpost.store.schema import communities, members, memberships, subscriptions, topics
+from signpost.store.outbox import FINAL_STATES
+from signpost.store.schema import communities, members, memberships, outbox, subscriptions, topics
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,10 @@ def roster_member(engine: Engine, member_id: int) -> RosterMember | None:
 
 
 def remove_member(engine: Engine, member_id: int) -> bool:
-    """Delete a member and, with them, their memberships, topics, outbox rows; their clicks and suggestions stay,
-    no longer theirs. False when there was no such member."""
+    """Delete a member and, with them, their memberships, topics and the digests not yet sent to them; what was
+    sent, and their clicks and suggestions, stay for the counts, no longer theirs. False when there was no such
+    member."""
     with engine.begin() as connection:
+        # A row still being sent goes too: its sender's mark then matches nothing, and no retry can follow.
+        connection.execute(delete(outbox).where(outbox.c.member_id == member_id, outbox.c.state.not_in(FINAL_STATES)))
         return connection.execute(delete(members).where(members.c.id == member_id)).rowcount == 1

@@ -372,7 +372,11 @@ outbox = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("digest_id", ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
-    Column("member_id", ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "member_id",
+        ForeignKey("members.id", ondelete="SET NULL"),
+        comment="NULL once the member was removed: the row stays so the digest's counts do not change.",
+    ),
     Column("channel", String(16), nullable=False, default="email"),
     Column("topic_ids", JSON, nullable=False, comment="The member's topics when the row was made: retries match."),
     Column("message_id", String(255), nullable=False, comment="Derived from the row, the same on every attempt."),

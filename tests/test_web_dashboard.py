@@ -19,6 +19,7 @@ from signpost.digests.mail_sink import free_port
 from signpost.store.dashboard import community_figures, crawl_history
 from signpost.store.digests import load_items
 from signpost.store.members import add_member, confirm_membership, join_community, member_topics, unsubscribe
+from signpost.store.outbox import outbox_rows
 from signpost.store.review import set_click_tracking
 from signpost.store.schema import articles, members, outbox
 from signpost.store.scores import record_decision
@@ -119,6 +120,33 @@ def test_the_dashboard_counts_what_happened_to_a_sent_digest(client, seeded, app
     # Curators do not see the admin's dashboard.
     sign_in(client, "sam@example.org")
     assert client.get("/admin/dashboard/vol").status_code == 403
+
+
+def test_removing_a_member_keeps_what_was_sent_in_the_counts_and_sends_them_nothing_more(
+    client, seeded, app_settings, inbox
+):
+    ids = send_week(seeded, app_settings, inbox)
+    sign_in(client, "admin@example.org")
+    for email in ("one@example.net", "gone@example.net"):  # one was delivered, one refused
+        assert post(client, f"/admin/members/{ids[email]}/remove", {"sure": "1"}).status_code == 303
+    [figures] = community_figures(seeded.engine, seeded.vol.id)
+    assert (figures.members, figures.states) == (3, {"sent": 2, "failed": 1})
+    weeks = read_csv(client.get("/admin/dashboard/vol/weeks.csv"))
+    assert weeks[1][2:4] == ["3", "2"]
+    rows = {row["id"]: row for row in outbox_rows(seeded.engine, seeded.vol_digest)}
+    assert sorted(row["email"] for row in rows.values()) == ["(removed member)", "(removed member)", "both@example.net"]
+    assert all(row["member_id"] is None for row in rows.values() if row["email"] == "(removed member)")
+    outbox_page = client.get(f"/admin/mail/digests/{seeded.vol_digest}").text
+    assert "(removed member)" in outbox_page and ">one@example.net<" not in outbox_page
+
+    # Queued but not yet sent: the removed member's row goes with them, and the send reaches nobody more.
+    later = add_member(seeded.engine, "later@example.net", "Later")
+    join_community(seeded.engine, later, seeded.vol.id, {seeded.recruitment})
+    confirm_membership(seeded.engine, later, seeded.vol.id)
+    assert queue_digest(seeded.engine, app_settings, seeded.vol_digest) == 1  # the one row added
+    assert post(client, f"/admin/members/{later}/remove", {"sure": "1"}).status_code == 303
+    assert send_digest(seeded.engine, app_settings, seeded.vol_digest).sent == 0
+    assert len(inbox.messages) == 2 and len(outbox_rows(seeded.engine, seeded.vol_digest)) == 3
 
 
 def test_a_sources_last_crawls_show_as_a_sparkline(client, seeded):
