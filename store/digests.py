@@ -13,7 +13,14 @@ from signpost.store.scores import save_decision, withdraw_decision
 
 ITEM_STATES = ("proposed", "approved", "rejected")
 # What an item card shows of its article beside the item's own fields.
-ARTICLE_FIELDS = (articles.c.image_url, articles.c.published_at, articles.c.first_seen_at, articles.c.date_basis)
+ARTICLE_FIELDS = (
+    articles.c.image_url,
+    articles.c.published_at,
+    articles.c.first_seen_at,
+    articles.c.date_basis,
+    articles.c.date_reasons,
+)
+DATE_BASIS_NAMES = {"feed": "the feed", "sitemap": "the sitemap", "page": "the page"}
 LABEL_OF_STATE = {"approved": "approve", "rejected": "reject"}
 
 
@@ -58,11 +65,22 @@ class DigestItem(DraftItem):
     published_at: datetime | None = None
     first_seen_at: datetime | None = None
     date_basis: str | None = None
+    date_reasons: tuple[str, ...] = ()
 
     @property
     def date_unknown(self) -> bool:
         """No date could be trusted: the article is filed under the week it was first seen."""
         return self.date_basis == "first seen" or (self.published_at is None and self.first_seen_at is not None)
+
+    @property
+    def date_explained(self) -> str:
+        """Where the item's date came from and why, in a line for the curator ("" for an article dated before
+        extraction kept its reasons): a wrong date files an article under the wrong week."""
+        if not self.date_reasons:
+            return ""
+        named = DATE_BASIS_NAMES.get(self.date_basis or "")
+        opening = f"Dated by {named}" if named and not self.date_unknown else "No date trusted"
+        return f"{opening}: {'; '.join(self.date_reasons)}."
 
 
 @dataclass(frozen=True)
@@ -115,6 +133,7 @@ def _item(row) -> DigestItem:
         published_at=article.get("published_at"),
         first_seen_at=article.get("first_seen_at"),
         date_basis=article.get("date_basis"),
+        date_reasons=tuple(article.get("date_reasons") or ()),
     )
 
 

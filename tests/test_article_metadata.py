@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
@@ -97,8 +98,8 @@ def test_extract_stage_stores_headline_image_and_date_basis(engine, settings: Se
     assert (undated.published_at, undated.date_basis) == (None, "first seen")
 
 
-def test_the_draft_says_when_a_date_is_unknown(client, seeded) -> None:
-    item = load_items(seeded.engine, seeded.vol_digest)[0]
+def test_the_draft_says_when_a_date_is_unknown_and_why_each_date_was_chosen(client, seeded) -> None:
+    item, dated = load_items(seeded.engine, seeded.vol_digest)[:2]
     first_seen = datetime(2026, 12, 3, 9, tzinfo=UTC)
     with seeded.engine.begin() as connection:
         connection.execute(
@@ -109,13 +110,22 @@ def test_the_draft_says_when_a_date_is_unknown(client, seeded) -> None:
                 date_basis="first seen",
                 first_seen_at=first_seen,
                 image_url="https://i.example/a.jpg",
+                date_reasons=["the page's date 2027-01-04 is after the article was first seen"],
             )
+        )
+        connection.execute(
+            update(articles)
+            .where(articles.c.id == dated.article_id)
+            .values(date_basis="feed", date_reasons=["the page agrees (JSON-LD datePublished)"])
         )
     reloaded = next(i for i in load_items(seeded.engine, seeded.vol_digest) if i.id == item.id)
     assert reloaded.date_unknown and reloaded.image_url == "https://i.example/a.jpg"
     sign_in(seeded_client := client, "sam@example.org")
     page = seeded_client.get(f"/review/digests/{seeded.vol_digest}").text
     assert "date unknown, first seen 3 Dec" in page
+    whys = re.findall(r'<li class="date-why">([^<]*)</li>', page)
+    assert "No date trusted: the page&#39;s date 2027-01-04 is after the article was first seen." in whys
+    assert "Dated by the feed: the page agrees (JSON-LD datePublished)." in whys
 
 
 def test_a_line_on_most_of_a_sources_articles_is_its_template(engine, settings: Settings) -> None:

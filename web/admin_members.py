@@ -106,4 +106,8 @@ def remove_member_form(request: Request, member_id: int, sure: str = Form(""), u
     if sure != "1":
         return redirect(request, f"/admin/members/{member_id}", flash="Tick the box to confirm the removal.")
     remove_member(web(request).engine, member_id)
-    return redirect(request, "/admin/members", flash=f"Removed {member.email}: what was sent to them still counts, without their address.")
+    return redirect(
+        request,
+        "/admin/members",
+        flash=f"Removed {member.email}: what was sent to them still counts, without their address.",
+    )
