@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
+from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.json_metadata import normalize_authors
 from trafilatura.metadata import examine_meta, extract_meta_json, extract_metainfo, extract_title
@@ -206,6 +207,11 @@ NOT_NAME_WORDS = frozenset(
     | {"more", "follow", "share", "by"}
 )
 COMMENT_CONTAINERS = re.compile(r"comment|reply|respond|discussion", re.IGNORECASE)
+# Compiled once, and searching the attributes rather than testing every element: half the time on real pages.
+BYLINE_CANDIDATES = etree.XPath(
+    "//@class[contains(., 'author') or contains(., 'byline') or contains(., 'field--name-uid')"
+    " or contains(., 'username')]/.. | //@rel[. = 'author']/.. | //@itemprop[. = 'author']/.."
+)
 
 
 def byline_author(tree: HtmlElement) -> str | None:
@@ -213,11 +219,7 @@ def byline_author(tree: HtmlElement) -> str | None:
 
     trafilatura's own byline search costs as much as the extraction itself; this covers the common markups.
     """
-    candidates = tree.xpath(
-        "//*[@rel='author' or @itemprop='author' or contains(@class, 'author') or contains(@class, 'byline')"
-        " or contains(@class, 'field--name-uid') or contains(@class, 'username')]"
-    )
-    for element in candidates[:20]:
+    for element in BYLINE_CANDIDATES(tree)[:20]:
         if not BYLINE_CLASSES.search(
             f"{element.get('class', '')} {element.get('rel', '')} {element.get('itemprop', '')}"
         ):
