@@ -21,7 +21,7 @@ from trafilatura.xpaths import AUTHOR_XPATHS
 from signpost.spiders.authors import choose_author, printed_byline
 from signpost.spiders.published import page_date, parse_moment, reconcile_dates
 from signpost.spiders.text_choice import feed_text, main_text
-from signpost.spiders.titles import clean_author, headline, json_ld_headlines
+from signpost.spiders.titles import clean_author, headline, in_head, json_ld_headlines
 from signpost.spiders.urls import canonicalize_url
 from signpost.store.records import ExtractedArticle, Skipped
 
@@ -247,7 +247,7 @@ def _in_comments(element: HtmlElement) -> bool:
 
 def canonical_url(tree: HtmlElement, url: str, metadata_url: str | None) -> str:
     """The page's declared canonical URL when it is on the same site and not just the home page, else the given URL."""
-    declared = [link.get("href") for link in tree.iterfind(".//head/link[@rel='canonical']")]
+    declared = [link.get("href") for link in in_head(tree, "link[@rel='canonical']")]
     candidates = [href for href in (*declared, metadata_url) if href and href.strip()]
     page = urlsplit(url)
     for href in candidates:
@@ -271,7 +271,7 @@ def page_language(tree: HtmlElement) -> str | None:
     """The primary language subtag the page declares, from <html lang> or a content-language meta tag."""
     declared = tree.get("lang") or tree.get("xml:lang")
     if not declared:
-        for meta in tree.iterfind(".//head/meta[@http-equiv]"):
+        for meta in in_head(tree, "meta[@http-equiv]"):
             if meta.get("http-equiv", "").lower() == "content-language":
                 declared = meta.get("content")
                 break
@@ -369,7 +369,7 @@ def _visible_text(root: HtmlElement) -> list[str]:
 
 def is_error_page(tree: HtmlElement, title: str | None) -> bool:
     """A soft error page: its <title> or only heading says 404, not found, access denied and the like."""
-    title_element = tree.find(".//head/title")
+    title_element = next(in_head(tree, "title"), None)
     headings = tree.findall(".//h1")
     texts = [title, title_element.text_content() if title_element is not None else None]
     if len(headings) == 1:
@@ -412,7 +412,7 @@ def _article_from_tree(
     if is_error_page(tree, metadata.title):
         return Skipped("error page")
     site_names = [name for name in (metadata.sitename,) if name]
-    title_element = tree.find(".//head/title")
+    title_element = next(in_head(tree, "title"), None)
     # a lone JSON-LD headline is the article's own, ahead of the SEO and sharing titles; several are a listing's
     structured = json_ld_headlines(tree)
     declared = [

@@ -137,10 +137,10 @@ def _names_page(item: dict, page_url: str, headline_words: list[str]) -> bool:
     return bool(headline_words) and isinstance(title, str) and WORDS.findall(title.lower()) == headline_words
 
 
-def meta_published(tree: HtmlElement) -> list[tuple[str, str]]:
-    """(where, value) of the publication dates the head's meta tags and itemprops declare, in order of trust."""
+def meta_published(metas: list[HtmlElement]) -> list[tuple[str, str]]:
+    """(where, value) of the publication dates the page's meta tags and itemprops declare, in order of trust."""
     found: dict[str, str] = {}
-    for meta in tree.iterfind(".//meta"):
+    for meta in metas:
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
         value = meta.get("content") or meta.get("datetime")
         if key in META_PUBLISHED and value and value.strip() and key not in found:
@@ -153,10 +153,10 @@ def url_date(url: str | None) -> datetime | None:
     return calendar_day(URL_DATE.search(url or ""))
 
 
-def meta_modified(tree: HtmlElement, objects: list[dict]) -> list[datetime]:
+def meta_modified(metas: list[HtmlElement], objects: list[dict]) -> list[datetime]:
     """The modified dates the page declares (its JSON-LD objects' dateModified, meta modified_time): an update's."""
     values = [item.get("dateModified") for item in objects]
-    for meta in tree.iterfind(".//meta"):
+    for meta in metas:
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
         if "modified" in key or "updated" in key:
             values.append(meta.get("content"))
@@ -243,8 +243,9 @@ def _page_witnesses(
 ) -> _PageWitnesses:
     objects = _json_ld_objects(tree)
     declared_json = _believable(json_ld_published(objects, url, headline), latest)
-    declared_meta = _believable(meta_published(tree), latest)
-    modified = meta_modified(tree, objects)
+    metas = list(tree.iter("meta"))  # in the body too: itemprop dates are often there
+    declared_meta = _believable(meta_published(metas), latest)
+    modified = meta_modified(metas, objects)
     from_url = url_date(url)
     witnesses = _PageWitnesses(
         declared=declared_json + declared_meta,

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from lxml.html import HtmlElement
 
 from signpost.spiders.dates import MONTHS
+from signpost.spiders.titles import in_head
 
 MONTH_WORDS = (
     r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?"
@@ -133,7 +134,7 @@ def _around(body: HtmlElement, heading: HtmlElement) -> tuple[list[tuple[HtmlEle
 def _day_first(tree: HtmlElement) -> bool:
     """Whether the page's country writes the day first: the region of its <html lang>, else of its og:locale."""
     declared = [tree.get("lang") or ""]
-    declared += [meta.get("content") or "" for meta in tree.iterfind(".//head/meta[@property='og:locale']")]
+    declared += [meta.get("content") or "" for meta in in_head(tree, "meta[@property='og:locale']")]
     for value in declared:
         parts = value.strip().lower().replace("_", "-").split("-")
         if len(parts) > 1 and parts[1].isalpha() and len(parts[1]) == 2:

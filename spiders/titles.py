@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -139,6 +139,13 @@ def _rejoin(title: str, parts: list[str], kept: list[str]) -> str:
 def is_site_title(title: str | None, site_names: list[str] | tuple[str, ...] = (), url: str | None = None) -> bool:
     """Whether a title is only the site's name (a home page title), with nothing of a headline left."""
     return bool(title) and _is_site_part(title, [name for name in site_names if name], _host_words(url))
+
+
+def in_head(tree: HtmlElement, path: str) -> Iterator[HtmlElement]:
+    """The elements at ``path`` in the page's <head>: found from the root, not by searching the whole tree (each
+    whole-tree search costs a page about 0.15 ms)."""
+    head = tree.getroottree().getroot().find("head")
+    return head.iterfind(path) if head is not None else iter(())
 
 
 def json_ld_headlines(tree: HtmlElement) -> list[str]:
