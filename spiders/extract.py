@@ -21,7 +21,7 @@ from trafilatura.xpaths import AUTHOR_XPATHS
 from signpost.spiders.authors import choose_author, printed_byline
 from signpost.spiders.published import page_date, parse_moment, reconcile_dates
 from signpost.spiders.text_choice import feed_text, main_text
-from signpost.spiders.titles import clean_author, headline, in_head, json_ld_headlines
+from signpost.spiders.titles import clean_author, headline, in_head, json_ld_blocks, json_ld_headlines
 from signpost.spiders.urls import canonicalize_url
 from signpost.store.records import ExtractedArticle, Skipped
 
@@ -414,7 +414,8 @@ def _article_from_tree(
     site_names = [name for name in (metadata.sitename,) if name]
     title_element = next(in_head(tree, "title"), None)
     # a lone JSON-LD headline is the article's own, ahead of the SEO and sharing titles; several are a listing's
-    structured = json_ld_headlines(tree)
+    json_ld = json_ld_blocks(tree)
+    structured = json_ld_headlines(json_ld)
     declared = [
         *(structured if len(structured) == 1 else []),
         metadata.title,
@@ -433,7 +434,8 @@ def _article_from_tree(
         return Skipped("looks like a listing page")
     via = entry.get("via") or "feed"
     listed = parse_moment(entry.get("published"))
-    stated, where = page_date(tree, url, first_seen, title, listed=(f"the {via}'s date", listed) if listed else None)
+    witness = (f"the {via}'s date", listed) if listed else None
+    stated, where = page_date(tree, url, first_seen, title, listed=witness, json_ld=json_ld)
     date = reconcile_dates(stated, where, listed, via, first_seen)
     printed = byline_author(tree) or leading_byline(raw_text, title)
     author = choose_author(metadata.author, printed, site_names, url) or clean_author(

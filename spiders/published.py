@@ -80,12 +80,12 @@ def parse_moment(value: str | None, latest: datetime | None = None) -> datetime 
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def _json_ld_objects(tree: HtmlElement) -> list[dict]:
+def _json_ld_objects(blocks: tuple[str, ...] | list[str]) -> list[dict]:
     """The JSON-LD objects of a page in document order, those nested in @graph, mainEntity and item lists included."""
     objects: list[dict] = []
-    for script in tree.iterfind(".//script[@type='application/ld+json']"):
+    for block in blocks:
         try:
-            data = json.loads(script.text or "")
+            data = json.loads(block)
         except (ValueError, RecursionError):
             continue
         queue = deque([data])
@@ -186,6 +186,7 @@ def page_date(
     latest: datetime,
     headline: str | None = None,
     listed: tuple[str, datetime] | None = None,
+    json_ld: tuple[str, ...] | list[str] = (),
 ) -> tuple[datetime | None, str]:
     """The publication date the page states and where it says so; modified dates and copyright years never count.
 
@@ -197,9 +198,9 @@ def page_date(
     an update or a teaser's date). A printed "03/11/2026" is read the page's country's way round unless the markup,
     the URL or the feed or sitemap that ``listed`` the page (where, date) dates it the other way. A date found only
     by searching the whole text is not trusted: on pages that state no date it is a copyright year or another
-    article's date more often than the article's.
+    article's date more often than the article's. ``json_ld`` is the text of the page's JSON-LD blocks.
     """
-    dates = _page_witnesses(tree, url, latest, headline, listed)
+    dates = _page_witnesses(tree, url, latest, headline, listed, json_ld)
     found = _checked_htmldate(tree, url, latest, dates)
     witnesses = ([found] if found is not None else []) + dates.declared
     if dates.from_url is not None:
@@ -239,9 +240,14 @@ class _PageWitnesses:
 
 
 def _page_witnesses(
-    tree: HtmlElement, url: str, latest: datetime, headline: str | None, listed: tuple[str, datetime] | None
+    tree: HtmlElement,
+    url: str,
+    latest: datetime,
+    headline: str | None,
+    listed: tuple[str, datetime] | None,
+    json_ld: tuple[str, ...] | list[str],
 ) -> _PageWitnesses:
-    objects = _json_ld_objects(tree)
+    objects = _json_ld_objects(json_ld)
     declared_json = _believable(json_ld_published(objects, url, headline), latest)
     metas = list(tree.iter("meta"))  # in the body too: itemprop dates are often there
     declared_meta = _believable(meta_published(metas), latest)

@@ -148,11 +148,16 @@ def in_head(tree: HtmlElement, path: str) -> Iterator[HtmlElement]:
     return head.iterfind(path) if head is not None else iter(())
 
 
-def json_ld_headlines(tree: HtmlElement) -> list[str]:
+def json_ld_blocks(tree: HtmlElement) -> list[str]:
+    """The text of each JSON-LD block of the page, read once for its headlines and its dates."""
+    return [script.text or "" for script in tree.iterfind(".//script[@type='application/ld+json']")]
+
+
+def json_ld_headlines(blocks: list[str]) -> list[str]:
     """The headline properties of the page's JSON-LD blocks, decoded, once each."""
     found: list[str] = []
-    for script in tree.iterfind(".//script[@type='application/ld+json']"):
-        for match in JSON_LD_HEADLINE.finditer(script.text or ""):
+    for block in blocks:
+        for match in JSON_LD_HEADLINE.finditer(block):
             try:
                 text = json.loads(f'"{match.group(1)}"')
             except ValueError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from lxml.html import HtmlElement, document_fromstring
 
 from signpost.spiders.extract import extract_page
-from signpost.spiders.titles import clean_title, headline, json_ld_headlines
+from signpost.spiders.titles import clean_title, headline, json_ld_blocks, json_ld_headlines
 
 URL = "https://www.harbourgazette.org/stories/a-story"
 SITE = ["Harbour Gazette"]
@@ -91,8 +91,8 @@ def test_the_json_ld_headline_picks_the_headline_among_several_headings() -> Non
         "<h1>Harbour 101: dredging the inner basin \u2013 a guide &amp; history</h1>"
     )
     tree, declared = page(body, "Dredging explained | Harbour Gazette")
-    assert json_ld_headlines(tree) == ["Harbour 101: dredging the inner basin \u2013 a guide & history"]
-    assert headline(tree, declared + json_ld_headlines(tree), SITE, URL) == (
+    assert json_ld_headlines(json_ld_blocks(tree)) == ["Harbour 101: dredging the inner basin \u2013 a guide & history"]
+    assert headline(tree, declared + json_ld_headlines(json_ld_blocks(tree)), SITE, URL) == (
         "Harbour 101: dredging the inner basin \u2013 a guide & history"
     )
     text = " ".join(["The inner basin is dredged every winter, and this is how it is done."] * 20)
