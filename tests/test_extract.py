@@ -244,6 +244,9 @@ def test_bench_on_a_subset(dev_set: Path, tmp_path: Path) -> None:
         assert figures["ms_per_page_median"] > 0
     assert result["time_ratio"] > 0
     assert result["best_mode"] in ("trafilatura", "tr. precision", "tr. recall")
+    best_median = result[result["best_mode"]]["ms_per_page_median"]
+    assert result["time_ratio_best_mode"] == result["signpost"]["ms_per_page_median"] / best_median
+    assert f"{result['time_ratio_best_mode']:.2f}x its median time" in format_extraction_table(result)
     assert "signpost" in format_extraction_table(result) and "best mode here" in format_extraction_table(result)
     predictions = json.loads(out.read_text(encoding="utf-8"))
     assert len(predictions) == 25
