@@ -80,7 +80,7 @@ def parse_moment(value: str | None, latest: datetime | None = None) -> datetime 
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def _json_ld_objects(blocks: tuple[str, ...] | list[str]) -> list[dict]:
+def _json_ld_objects(blocks: list[str]) -> list[dict]:
     """The JSON-LD objects of a page in document order, those nested in @graph, mainEntity and item lists included."""
     objects: list[dict] = []
     for block in blocks:
@@ -186,7 +186,8 @@ def page_date(
     latest: datetime,
     headline: str | None = None,
     listed: tuple[str, datetime] | None = None,
-    json_ld: tuple[str, ...] | list[str] = (),
+    *,
+    json_ld: list[str],
 ) -> tuple[datetime | None, str]:
     """The publication date the page states and where it says so; modified dates and copyright years never count.
 
@@ -245,7 +246,7 @@ def _page_witnesses(
     latest: datetime,
     headline: str | None,
     listed: tuple[str, datetime] | None,
-    json_ld: tuple[str, ...] | list[str],
+    json_ld: list[str],
 ) -> _PageWitnesses:
     objects = _json_ld_objects(json_ld)
     declared_json = _believable(json_ld_published(objects, url, headline), latest)
